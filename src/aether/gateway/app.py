@@ -1,0 +1,108 @@
+"""The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
+
+`create_app(settings)` builds it; the database pool opens in the lifespan (or pass `db=` an already
+open AsyncDatabase, which the app then does not close). Routers of other packages are included when
+their modules exist (`OPTIONAL_ROUTERS`, "module:attribute").
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from aether import __version__
+from aether.config import Settings
+from aether.db import AsyncDatabase, open_async_database
+from aether.gateway.errors import BodySizeLimit, install_error_handlers
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+
+# Routers that other packages provide; each is included when its module can be imported.
+OPTIONAL_ROUTERS: tuple[str, ...] = (
+    "aether.security.api:router",
+    "aether.ops.http:router",
+    "aether.ops.api:router",
+    "aether.analytics.router:router",
+)
+
+
+def _gateway_routers() -> list[APIRouter]:
+    from aether.gateway.routers import accounts, episodes, media, shows, subscribers, web
+
+    return [
+        accounts.router,
+        shows.router,
+        episodes.create_router,
+        episodes.router,
+        subscribers.router,
+        media.router,
+        web.router,
+    ]
+
+
+def _optional_routers() -> list[APIRouter]:
+    found: list[APIRouter] = []
+    for spec in OPTIONAL_ROUTERS:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue
+            raise
+        router = getattr(module, attribute, None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAPI:
+    """The whole gateway for `settings`; the pool opens on start-up unless `db` is given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = db is None
+        database = db if db is not None else await open_async_database(settings, name="aether-gateway")
+        app.state.db = database
+        try:
+            yield
+        finally:
+            if own:
+                await database.close()
+
+    app = FastAPI(
+        title="Aether",
+        version=__version__,
+        summary="Autonomous content agents: shows, episodes, feeds, subscribers.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if db is not None:
+        app.state.db = db
+    install_error_handlers(app)
+
+    from aether.gateway.deps import AuditScope, SessionCache
+    from aether.gateway.feed import FeedCache, FeedFastPath
+
+    app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
+    app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    for router in _gateway_routers():
+        app.include_router(router)
+    for router in _optional_routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(FeedFastPath, gateway=app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AuditScope)
+    return app

@@ -1,0 +1,226 @@
+"""One error shape everywhere: `{"error": {"code", "message", "field"}}` with the right 4xx/5xx."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aether.errors import AetherError, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Unauthorized(AetherError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(AetherError):
+    code = "forbidden"
+    http_status = 403
+
+
+class BadRequest(AetherError):
+    code = "bad_request"
+    http_status = 400
+
+
+class PayloadTooLarge(AetherError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, field), status_code=status)
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a web page (not the JSON API) gets errors as a page."""
+    path = request.url.path
+    if path.startswith(("/v1", "/media", "/static", "/docs", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def html_error(status: int, message: str) -> HTMLResponse:
+    title = {401: "Please log in", 403: "Not allowed", 404: "Not found", 429: "Slow down"}.get(status, "Error")
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{escape(title)} · Aether</title><link rel="stylesheet" href="/static/app.css"></head>'
+        f'<body><main id="main"><h1>{escape(title)}</h1><p>{escape(message)}</p>'
+        '<p><a href="/">Home</a></p></main></body></html>'
+    )
+    return HTMLResponse(body, status_code=status)
+
+
+def _field_name(loc: Any) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def validation_message(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    field = _field_name(err.get("loc", ())) or "body"
+    if kind == "extra_forbidden":
+        return f"{field}: unknown field"
+    if kind == "missing":
+        return f"{field}: field required"
+    if kind == "json_invalid":
+        return "the body is not valid JSON"
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{field}: {msg}"
+
+
+def aether_error_response(exc: AetherError, *, html: bool = False) -> Response:
+    """The error shape (or page) for `exc`, with Retry-After when the error names one."""
+    response: Response
+    if html:
+        response = html_error(exc.http_status, exc.message)
+    else:
+        response = error_response(exc.http_status, exc.code, exc.message, exc.field)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+async def _aether_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AetherError)
+    return aether_error_response(exc, html=wants_html(request))
+
+
+# A database outage must read 503 + Retry-After, never 500: aether.db wraps connection failures in
+# DatabaseUnavailable; these catch what reaches a route unwrapped (a raw connection or a pool of its own).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
+    return aether_error_response(unavailable, html=wants_html(request))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    if first.get("type") == "json_invalid":
+        return error_response(400, "bad_request", "the body is not valid JSON", None)
+    return error_response(422, "invalid", validation_message(first), _field_name(first.get("loc", ())))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    response: Response = (
+        html_error(exc.status_code, message) if wants_html(request) else error_response(exc.status_code, code, message)
+    )
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # errors raised in middleware (outside the routes' exception handlers) arrive here too
+    if isinstance(exc, AetherError):
+        return await _aether_error(request, exc)
+    if isinstance(exc, DATABASE_ERRORS):
+        return await _database_error(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AetherError, _aether_error)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodySizeLimit:
+    """Rejects request bodies over `limit` bytes with 413 before any handler runs (nothing is written)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await self._reject(scope, receive, send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge(413, self._message())
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._reject(scope, receive, send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than the limit of {self.limit} bytes"
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(413, "payload_too_large", self._message())(scope, receive, send)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` when a streamed body passes the limit; FastAPI turns it into the 413 shape."""

@@ -1,0 +1,79 @@
+"""`aether up`: the whole system on one machine. The database (embedded unless AETHER_DATABASE_URL),
+migrations, demo content on an empty installation, a worker and the scheduler as child processes, and
+the gateway in this process on http://127.0.0.1:8000. Ctrl-C (or SIGTERM) stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+from rich.console import Console
+
+from aether.config import Settings
+
+log = logging.getLogger(__name__)
+console = Console()
+
+
+def _children(settings: Settings) -> list[subprocess.Popen[bytes]]:
+    env = dict(os.environ)
+    env["AETHER_HOME"] = str(settings.home)
+    base = [sys.executable, "-m", "aether.cli"]
+    commands = [[*base, "worker"], [*base, "scheduler"]]
+    return [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+async def _demo(settings: Settings) -> str | None:
+    from aether.db.connect import open_async_database
+    from aether.gateway.demo import ensure_demo_content
+
+    db = await open_async_database(settings, name="aether-up")
+    try:
+        return await ensure_demo_content(db, settings)
+    finally:
+        await db.close()
+
+
+def run(settings: Settings, port: int, host: str) -> None:
+    from aether.db import cli as db_cli
+    from aether.gateway.cli import serve
+    from aether.security.roles import service_settings
+
+    db_cli.start()
+    db_cli.migrate()  # the owner's connection; the gateway (and the worker child) act as aether_app
+    settings = service_settings(settings)
+    if settings.demo_content:
+        episode = asyncio.run(_demo(settings))
+        if episode:
+            console.print(f"created the demo show and its first episode ({episode})")
+    children = _children(settings)
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    console.print(f"Aether is up: http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it", style="green")
+    try:
+        serve(settings, host, port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop(children)

@@ -1,0 +1,1 @@
+"""Operations: backups and point-in-time recovery, maintenance jobs, metrics, health and status."""

@@ -1,0 +1,1 @@
+"""Security: credential encryption, password hashing, sessions, roles."""

@@ -1,0 +1,96 @@
+"""Shows CRUD: ownership (another user's ids are 404), slugs, validation, pagination."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from aether.db.pool import Database
+from tests.gateway.conftest import create_show, register
+
+
+def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
+    auth = register(client)
+    show = create_show(
+        client,
+        auth,
+        title="Café Tech Talk",
+        hosts=["Ada", "Grace"],
+        schedule="0 6 * * 1",
+        sources=["https://example.org/feed.xml"],
+    )
+    assert show["slug"] == "cafe-tech-talk"
+    assert show["feed_url"].endswith("/shows/cafe-tech-talk/feed.xml")
+    assert uuid.UUID(show["guid"]).version == 5
+    r = client.get(f"/v1/shows/{show['id']}", headers=auth["headers"])
+    assert r.status_code == 200 and r.json()["show"]["hosts"] == ["Ada", "Grace"]
+    r = client.patch(f"/v1/shows/{show['id']}", json={"title": "New title", "explicit": True}, headers=auth["headers"])
+    assert r.status_code == 200
+    assert r.json()["show"]["title"] == "New title" and r.json()["show"]["explicit"] is True
+    assert r.json()["show"]["slug"] == "cafe-tech-talk"  # the feed URL never changes
+    assert client.delete(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 204
+    assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 404
+    assert db.fetch_one("SELECT count(*) AS n FROM shows")["n"] == 0  # type: ignore[index]
+
+
+def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx.Client) -> None:
+    auth = register(client)
+    first = create_show(client, auth, title="Daily")
+    second = create_show(client, auth, title="Daily")
+    assert (first["slug"], second["slug"]) == ("daily", "daily-2")
+    r = client.post("/v1/shows", json={"title": "Other", "slug": "daily"}, headers=auth["headers"])
+    assert r.status_code == 409 and r.json()["error"]["field"] == "slug"
+
+
+def test_validation(client: httpx.Client, db: Database) -> None:
+    auth = register(client)
+    cases = [
+        ({"title": ""}, "title"),
+        ({"title": "t", "slug": "Bad Slug"}, "slug"),
+        ({"title": "t", "language": "english!"}, "language"),
+        ({"title": "t", "schedule": "every day"}, "schedule"),
+        ({"title": "t", "sources": ["ftp://x"]}, "sources.0"),
+        ({"title": "t", "owner_email": "nope"}, "owner_email"),
+        ({"title": "t", "explicit": "maybe"}, "explicit"),
+        ({"title": "t", "extra": 1}, "extra"),
+    ]
+    for body, field in cases:
+        r = client.post("/v1/shows", json=body, headers=auth["headers"])
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["field"] == field, (body, r.json())
+    r = client.patch("/v1/shows/1", json={"title": None}, headers=auth["headers"])
+    assert r.status_code in (404, 422)
+    assert db.fetch_one("SELECT count(*) AS n FROM shows")["n"] == 0  # type: ignore[index]
+
+
+def test_other_users_shows_are_404(client: httpx.Client) -> None:
+    alice = register(client)
+    bob = register(client)
+    show = create_show(client, alice)
+    for method, body in (("GET", None), ("PATCH", {"title": "x"}), ("DELETE", None)):
+        r = client.request(method, f"/v1/shows/{show['id']}", json=body, headers=bob["headers"])
+        assert r.status_code == 404, method
+    assert client.get("/v1/shows", headers=bob["headers"]).json()["items"] == []
+    assert client.get("/v1/shows/999999", headers=alice["headers"]).status_code == 404
+    assert client.get("/v1/shows").status_code == 401
+
+
+def test_keyset_pagination(client: httpx.Client) -> None:
+    auth = register(client)
+    made = [create_show(client, auth, title=f"Show {i}")["id"] for i in range(5)]
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/v1/shows", params=params, headers=auth["headers"]).json()
+        seen += [s["id"] for s in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(made, reverse=True)
+    assert client.get("/v1/shows", params={"limit": 101}, headers=auth["headers"]).status_code == 422
+    r = client.get("/v1/shows", params={"cursor": "garbage!"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "cursor"

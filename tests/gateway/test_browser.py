@@ -1,0 +1,147 @@
+"""The web app in headless Chromium (Playwright driving /usr/bin/chromium): register, create a show,
+create an episode and watch its progress to completion, play the audio, subscribe. Screenshots go to
+test-artifacts/. A real worker process runs the episode's workflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from aether.config import Settings
+from aether.demo import sample_server
+from aether.gateway import episodes as episodes_module
+from tests.gateway.conftest import Gateway, start_gateway
+from tests.gateway.smtp import Inbox
+from tests.support import wait_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """/usr/bin/chromium, installed with apt where it is missing."""
+    if not CHROMIUM.exists() and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed and could not be installed with apt-get")
+    return CHROMIUM
+
+
+@pytest.fixture
+def web(settings: Settings, smtp_server: tuple[Inbox, int]) -> Iterator[Gateway]:
+    _, port = smtp_server
+    gw, thread = start_gateway(settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")}))
+    yield gw
+    gw.server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """`aether worker` on the test database; the stand-in workflow's handlers when the real one is absent."""
+    episodes_module.load_workflow_definitions()
+    from aether.errors import NotFound
+    from aether.orchestrator import get_workflow
+
+    args = [sys.executable, "-m", "aether.cli", "worker", "--handlers", "aether.mail"]
+    try:
+        get_workflow("podcast_episode")
+    except NotFound:
+        import tests.gateway.standin_podcast  # noqa: F401  (registers the stand-in definition here too)
+
+        args[-1] = "aether.mail,tests.gateway.standin_podcast"
+    assert settings.database_url is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
+    env |= {
+        "AETHER_DATABASE_URL": settings.database_url.get_secret_value(),
+        "AETHER_HOME": str(settings.home),
+        "PYTHONPATH": str(ROOT),
+    }
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_register_create_listen_subscribe(
+    chromium: Path,
+    web: Gateway,
+    worker: subprocess.Popen[bytes],
+    smtp_server: tuple[Inbox, int],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    inbox, _ = smtp_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    email = f"browser-{uuid.uuid4().hex[:6]}@example.org"
+    with sample_server() as feed_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.set_default_timeout(30_000)
+        page.goto(web.url + "/register")
+        page.fill("#email", email)
+        page.fill("#display_name", "Browser Tester")
+        page.fill("#password", "browser password")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/shows/new")
+
+        page.fill("#title", "Browser Radio")
+        page.fill("#description", "A show made in a browser test")
+        page.fill("#sources", feed_url)
+        page.click("form.stack button[type=submit]")
+        page.wait_for_url("**/shows/browser-radio")
+        expect(page.locator("link[rel=alternate][type='application/rss+xml']")).to_have_count(1)
+        page.screenshot(path=str(ARTIFACTS / "browser-1-show.png"), full_page=True)
+
+        page.click("text=New episode")
+        page.fill("#topic", "Why podcasts still use RSS")
+        page.click("#episode-form button[type=submit]")
+        expect(page.locator("#progress")).to_be_visible()
+        expect(page.locator("#progress-done")).to_be_visible(timeout=280_000)
+        assert page.locator("#progress-status").get_attribute("data-final") == "published"
+        page.screenshot(path=str(ARTIFACTS / "browser-2-progress.png"), full_page=True)
+
+        page.click("#episode-link")
+        player = page.locator("#player")
+        expect(player).to_be_visible()
+        page.evaluate("document.getElementById('player').play()")
+        page.wait_for_function("document.getElementById('player').currentTime > 0.2", timeout=30_000)
+        expect(page.locator("#transcript p").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-3-episode.png"), full_page=True)
+
+        page.click("text=Browser Radio")
+        page.fill("#subscribe-email", "listener@example.org")
+        page.click("text=Subscribe")
+        expect(page.locator("#subscribe-result")).to_contain_text("Almost done")
+        page.screenshot(path=str(ARTIFACTS / "browser-4-subscribed.png"), full_page=True)
+        browser.close()
+    wait_for(lambda: inbox.to("listener@example.org"), timeout=10, what="the confirmation mail")
+    assert worker.poll() is None

@@ -1,0 +1,56 @@
+"""`aether up`: the whole system (migrations, worker, scheduler, gateway) and the demo show on a new,
+empty installation."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from aether.db.pool import Database
+from tests.gateway.conftest import free_port
+from tests.support import wait_for
+
+
+@pytest.mark.slow
+def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: Database) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aether.cli", "up", "--port", str(port)],
+        env=cli_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def home() -> str | None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            except httpx.HTTPError:
+                return None
+            return r.text if r.status_code == 200 else None
+
+        page = wait_for(home, timeout=90, what="aether up to serve the home page")
+        assert "Aether Demo" in page
+        assert 'type="application/rss+xml"' in page and "/shows/aether-demo/feed.xml" in page
+        feed = httpx.get(f"http://127.0.0.1:{port}/shows/aether-demo/feed.xml", timeout=10)
+        assert feed.status_code == 200 and "<podcast:guid>" in feed.text
+        shows = db.fetch_all("SELECT slug FROM shows")
+        assert [s["slug"] for s in shows] == ["aether-demo"]
+        workers = wait_for(
+            lambda: db.fetch_all(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ),
+            timeout=30,
+            what="the worker and scheduler to connect",
+        )
+        assert workers
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0].decode()
+    assert process.returncode in (0, 130), output
+    assert "Traceback" not in output, output

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from aether.config import Settings
+from aether.db.pool import AsyncDatabase, Database
+from aether.queue import registry
+from aether.queue.worker import Worker, WorkerOptions
+from tests.queue import handlers_for_tests
+
+FAST = {
+    "queue_lease_s": 1.5,
+    "queue_rescue_interval_s": 0.2,
+    "queue_retry_base_s": 0.02,
+    "queue_retry_max_s": 0.1,
+    "queue_poll_interval_s": 0.2,
+    "worker_cancel_grace_s": 0.5,
+    "worker_shutdown_timeout_s": 10.0,
+    "worker_cpu_workers": 2,
+    "pool_min_size": 1,
+    "pool_max_size": 10,
+}
+
+
+@pytest.fixture
+def fast_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=FAST)
+
+
+@pytest.fixture
+def qtables(db: Database) -> Database:
+    with db.transaction() as conn:
+        conn.execute(handlers_for_tests.TABLES_SQL)
+    return db
+
+
+@pytest.fixture
+async def adb(fast_settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    assert fast_settings.database_url is not None
+    async with AsyncDatabase(fast_settings, fast_settings.database_url.get_secret_value()) as database:
+        yield database
+
+
+StartWorker = Callable[..., Awaitable[Worker]]
+
+
+@pytest.fixture
+async def start_worker(fast_settings: Settings, qtables: Database) -> AsyncIterator[StartWorker]:
+    """Start in-process workers (on their own pools); all are stopped at the end of the test."""
+    running: list[tuple[Worker, asyncio.Task[None], AsyncDatabase]] = []
+
+    async def start(settings: Settings | None = None, **options: Any) -> Worker:
+        settings = settings or fast_settings
+        assert settings.database_url is not None
+        db = await AsyncDatabase(settings, settings.database_url.get_secret_value()).open()
+        handlers = {t: h for t, h in registry.HANDLERS.items() if h.agent == handlers_for_tests.AGENT}
+        options.setdefault("listen", settings.database_listen)
+        worker = Worker(settings, db, handlers, WorkerOptions(**options))
+        task = asyncio.create_task(worker.run())
+        running.append((worker, task, db))
+        await asyncio.wait_for(worker.ready_event.wait(), 10)
+        return worker
+
+    yield start
+    for worker, task, db in running:
+        worker.request_stop(hard=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 20)
+        await db.close()

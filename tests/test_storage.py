@@ -1,0 +1,109 @@
+"""Object storage: content-addressed atomic writes, reading back, and one assets row per object."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from aether import storage
+from aether.config import Settings, load_settings
+from aether.db import Database
+from aether.errors import NotFound, ValidationFailed
+from aether.storage import ObjectStore
+from tests.standins.s3 import S3Standin
+
+
+def test_local_store_is_content_addressed_and_idempotent(settings: Settings) -> None:
+    store = ObjectStore.from_settings(settings)
+    assert store.url == (settings.home.resolve() / "objects").as_uri()
+    first = store.put_bytes(b"hello world", suffix=".txt")
+    sha = hashlib.sha256(b"hello world").hexdigest()
+    assert first.sha256 == sha and first.key == f"{sha[:2]}/{sha}.txt" and first.created
+    assert first.mime_type == "text/plain"
+    path = settings.home.resolve() / "objects" / first.key
+    assert path.read_bytes() == b"hello world"
+    second = store.put_bytes(b"hello world", suffix=".txt")
+    assert second.uri == first.uri and not second.created
+    assert store.get_bytes(first.uri) == b"hello world"
+    assert store.size(first.uri) == 11
+    # no temporary or partial files are left beside the object
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_put_file_streams_and_download_round_trips(settings: Settings, tmp_path: Path) -> None:
+    store = ObjectStore.from_settings(settings)
+    source = tmp_path / "big.bin"
+    data = bytes(range(256)) * 40_000  # 10 MB: more than one read chunk
+    source.write_bytes(data)
+    obj = store.put_file(source, mime_type="application/octet-stream")
+    assert obj.size == len(data) and obj.key.endswith(".bin")
+    out = store.download(obj.uri, tmp_path / "copy.bin")
+    assert out.read_bytes() == data
+    assert asyncio.run(storage.size(obj.uri, settings)) == len(data)
+    assert asyncio.run(storage.get_range(obj.uri, 10, 20, settings)) == data[10:20]
+
+
+def test_missing_and_foreign_uris_are_clear_errors(settings: Settings) -> None:
+    store = ObjectStore.from_settings(settings)
+    with pytest.raises(NotFound, match="no stored object"):
+        store.get_bytes(store.uri_for("00/nothing.mp3"))
+    with pytest.raises(ValidationFailed) as info:
+        store.get_bytes("ftp://example.invalid/x")
+    assert info.value.field == "uri"
+
+
+def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: Database) -> None:
+    store = ObjectStore.from_settings(settings)
+    obj = store.put_bytes(b"\xff\xfb fake mp3", suffix=".mp3", mime_type="audio/mpeg")
+    meta = {"duration_s": 1.5, "agent": "vfa", "provider": "piper", "voice": "joe", "source_urls": ["http://a/b"]}
+    with db.transaction() as conn:
+        first = storage.record_asset(conn, "Episode audio", "audio", obj, meta)
+    with db.transaction() as conn:
+        again = storage.record_asset(conn, "Episode audio", "audio", obj, meta)
+    assert first.created and not again.created and again.id == first.id
+    row = db.fetch_one("SELECT * FROM assets WHERE id = %s", (first.id,))
+    assert row is not None
+    assert row["path"] == obj.uri and row["type"] == "audio" and row["sha256"] == obj.sha256
+    assert row["metadata"]["bytes"] == obj.size and row["metadata"]["mime_type"] == "audio/mpeg"
+    assert row["metadata"]["duration_s"] == 1.5 and row["metadata"]["source_urls"] == ["http://a/b"]
+    count = db.fetch_one("SELECT count(*) AS n FROM assets")
+    assert count is not None and count["n"] == 1
+
+
+def test_bad_asset_input_changes_nothing(settings: Settings, db: Database) -> None:
+    obj = ObjectStore.from_settings(settings).put_bytes(b"x", suffix=".bin")
+    with pytest.raises(ValidationFailed) as info, db.transaction() as conn:
+        storage.record_asset(conn, "x", "spreadsheet", obj)
+    assert info.value.field == "type"
+    with pytest.raises(ValidationFailed) as info, db.transaction() as conn:
+        storage.record_asset(conn, "x", "audio", obj, {"colour": "red"})
+    assert info.value.field == "metadata"
+    count = db.fetch_one("SELECT count(*) AS n FROM assets")
+    assert count is not None and count["n"] == 0
+
+
+def test_storage_url_setting_is_checked() -> None:
+    with pytest.raises(Exception, match="AETHER_STORAGE_URL"):
+        load_settings(storage_url="ftp://bucket/x")
+
+
+def test_s3_store_through_a_standin(monkeypatch: pytest.MonkeyPatch, aether_home: Path) -> None:
+    with S3Standin() as s3:
+        for key, value in s3.env().items():
+            monkeypatch.setenv(key, value)
+        storage._store_for.cache_clear()
+        try:
+            settings = load_settings(home=aether_home, storage_url="s3://media-bucket/podcasts")
+            store = ObjectStore.from_settings(settings)
+            obj = store.put_bytes(b"cover bytes", suffix=".jpg")
+            assert obj.uri.startswith("s3://media-bucket/podcasts/") and obj.mime_type == "image/jpeg"
+            assert s3.puts == [f"/media-bucket/podcasts/{obj.key}"]
+            assert store.put_bytes(b"cover bytes", suffix=".jpg").created is False
+            assert s3.puts == [f"/media-bucket/podcasts/{obj.key}"]  # a second write is a no-op
+            assert store.get_bytes(obj.uri) == b"cover bytes"
+            assert asyncio.run(storage.get_range(obj.uri, 6, 11, settings)) == b"bytes"
+        finally:
+            storage._store_for.cache_clear()
