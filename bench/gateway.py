@@ -1,8 +1,9 @@
 """Gateway benchmark: the public feed (cached, revalidated by ETag) and the episode list.
 
 Starts PostgreSQL (embedded in a temporary AETHER_HOME unless AETHER_DATABASE_URL is set), migrates,
-creates a show with 50 published episodes, runs `aether api` as its own process on 127.0.0.1, then loads
-it from this process with 64 concurrent keep-alive connections:
+creates a show with 50 published episodes, runs `aether api` on 127.0.0.1 (its default: one worker process
+per core; `--workers N` to choose), then loads it from this process with 64 concurrent keep-alive
+connections:
 
 * feed: `GET /shows/{slug}/feed.xml` with `If-None-Match` (what podcast apps send; 1 in 10 without it);
 * list: `GET /v1/shows/{id}/episodes?limit=20` with a bearer token.
@@ -118,8 +119,8 @@ async def worker(
 
 def run_load(
     host: str, port: int, request: bytes, seconds: float, alternate: bytes | None = None
-) -> tuple[float, float, dict[str, int]]:
-    async def main() -> tuple[float, float, dict[str, int]]:
+) -> tuple[float, float, float, dict[str, int]]:
+    async def main() -> tuple[float, float, float, dict[str, int]]:
         latencies: list[float] = []
         counts: dict[str, int] = {}
         # warm-up
@@ -132,8 +133,9 @@ def run_load(
         )
         elapsed = time.perf_counter() - start
         latencies.sort()
+        p50 = latencies[len(latencies) // 2] * 1000 if latencies else float("nan")
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
-        return len(latencies) / elapsed, p99, counts
+        return len(latencies) / elapsed, p50, p99, counts
 
     try:
         import uvloop
@@ -146,6 +148,9 @@ def run_load(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="Measured seconds per endpoint.")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="`aether api --workers` (default AETHER_API_WORKERS)."
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="aether-bench-"))
@@ -161,7 +166,8 @@ def main() -> None:
         database_url = env["AETHER_DATABASE_URL"]
 
     port = free_port()
-    server = subprocess.Popen([*aether, "api", "--port", str(port)], env=env, stdin=subprocess.DEVNULL)
+    workers = ["--workers", str(args.workers)] if args.workers is not None else []
+    server = subprocess.Popen([*aether, "api", "--port", str(port), *workers], env=env, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -194,12 +200,15 @@ def main() -> None:
             f"Authorization: Bearer {token}\r\nUser-Agent: bench\r\n\r\n"
         ).encode()
 
-        feed_rps, feed_p99, feed_counts = run_load("127.0.0.1", port, conditional, args.seconds, alternate=full)
-        print(
-            f"feed: {feed_rps:.0f} req/s, p99 {feed_p99:.1f} ms, statuses {feed_counts}, full feed {feed_bytes} bytes"
+        feed_rps, feed_p50, feed_p99, feed_counts = run_load(
+            "127.0.0.1", port, conditional, args.seconds, alternate=full
         )
-        list_rps, list_p99, list_counts = run_load("127.0.0.1", port, list_request, args.seconds)
-        print(f"list: {list_rps:.0f} req/s, p99 {list_p99:.1f} ms, statuses {list_counts}")
+        print(
+            f"feed: {feed_rps:.0f} req/s, p50 {feed_p50:.1f} ms, p99 {feed_p99:.1f} ms, statuses {feed_counts}, "
+            f"full feed {feed_bytes} bytes"
+        )
+        list_rps, list_p50, list_p99, list_counts = run_load("127.0.0.1", port, list_request, args.seconds)
+        print(f"list: {list_rps:.0f} req/s, p50 {list_p50:.1f} ms, p99 {list_p99:.1f} ms, statuses {list_counts}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -86,12 +86,14 @@ def forget_session(request: Request, session_id: str | None = None) -> None:
     cache.forget(session_id)
 
 
-def get_db(request: Request) -> AsyncDatabase:
+# The dependencies are coroutines: FastAPI runs a plain `def` dependency in a worker thread, a hop that
+# costs more than the work itself.
+async def get_db(request: Request) -> AsyncDatabase:
     db: AsyncDatabase = request.app.state.db
     return db
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -256,7 +256,8 @@ EPISODE_KEYS = (
 
 
 def episode_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
-    out = serialize.row(row, EPISODE_KEYS)
+    """The API's view of an episode row; its values are the row's own (render it with `serialize.JSON`)."""
+    out = {key: row[key] for key in EPISODE_KEYS}
     out["media"] = media_urls(row, base_url)
     out["page_url"] = f"{base_url}/episodes/{row['id']}"
     out["progress_url"] = f"{base_url}/v1/episodes/{row['id']}/progress"

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from aether.gateway import episodes
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url, reading
 from aether.gateway.models import EpisodeIn
+from aether.gateway.serialize import JSON
 from aether.idempotency import idempotent_route
 
 create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route())
@@ -30,7 +31,7 @@ SSE_KEEPALIVE_S = 15.0
 )
 async def create_episode(
     show_id: int, body: EpisodeIn, user: CurrentUser, db: DB, request: Request, settings: AppSettings
-) -> JSONResponse:
+) -> JSON:
     async with db.transaction() as conn:
         row = await episodes.start_episode(conn, user.user_id, user.preferences, show_id, body, settings=settings)
     base = base_url(request, settings)
@@ -39,7 +40,7 @@ async def create_episode(
         "workflow_id": str(row["workflow_id"]),
         "events_url": f"{base}/v1/episodes/{row['id']}/events",
     }
-    return JSONResponse(payload, status_code=202, headers={"Location": f"/v1/episodes/{row['id']}"})
+    return JSON(payload, status_code=202, headers={"Location": f"/v1/episodes/{row['id']}"})
 
 
 @router.get("/shows/{show_id}/episodes", summary="A show's episodes, newest first (keyset pagination)")
@@ -51,7 +52,7 @@ async def list_show_episodes(
     settings: AppSettings,
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=500),
-) -> JSONResponse:
+) -> JSON:
     return await _episode_page(db, user.user_id, show_id, limit, cursor, base_url(request, settings))
 
 
@@ -63,25 +64,21 @@ async def list_my_episodes(
     settings: AppSettings,
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=500),
-) -> JSONResponse:
+) -> JSON:
     return await _episode_page(db, user.user_id, None, limit, cursor, base_url(request, settings))
 
 
-async def _episode_page(
-    db: Any, user_id: int, show_id: int | None, limit: int, cursor: str | None, base: str
-) -> JSONResponse:
+async def _episode_page(db: Any, user_id: int, show_id: int | None, limit: int, cursor: str | None, base: str) -> JSON:
     """One keyset page of the user's episodes (of one show, or of all their shows)."""
     async with reading(db) as conn:
         rows, next_cursor = await episodes.list_episodes(
             conn, user_id=user_id, show_id=show_id, limit=limit, cursor=cursor
         )
-    return JSONResponse({"items": [episodes.episode_json(r, base) for r in rows], "next_cursor": next_cursor})
+    return JSON({"items": [episodes.episode_json(r, base) for r in rows], "next_cursor": next_cursor})
 
 
 @router.get("/episodes/{episode_id}", summary="An episode with its media, sources and provenance")
-async def get_episode(
-    episode_id: str, user: CurrentUser, db: DB, request: Request, settings: AppSettings
-) -> dict[str, Any]:
+async def get_episode(episode_id: str, user: CurrentUser, db: DB, request: Request, settings: AppSettings) -> JSON:
     async with db.connection() as conn:
         row = await episodes.own_episode(conn, user.user_id, episode_id)
         provenance = await episodes.provenance(conn, row)
@@ -90,7 +87,7 @@ async def get_episode(
     out["params"] = row.get("params") or {}
     out["sources"] = provenance["sources"]
     out["provenance"] = provenance
-    return {"episode": out}
+    return JSON({"episode": out})
 
 
 @router.get("/episodes/{episode_id}/progress", summary="The episode's workflow, step by step")
