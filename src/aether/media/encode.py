@@ -1,9 +1,13 @@
 """Encoders fed block by block: MP3 with LAME (`lameenc`, 44.1 kHz mono CBR) and Ogg Opus with
-ffmpeg's libopus (PCM piped to its stdin, so it encodes on another core while LAME runs here)."""
+ffmpeg's libopus (PCM piped to its stdin). `BackgroundSink` runs either on its own thread (LAME and pipe
+writes release the GIL), so both encode on other cores while the caller computes the next block."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -105,3 +109,37 @@ class OpusSink:
             self.close()
         else:
             self.abort()
+
+
+class BackgroundSink:
+    """A sink run on its own thread behind a short queue; `finish()` waits for it and raises its error.
+
+    After an error the thread keeps draining (and dropping) blocks, so the caller never blocks on a full
+    queue; the next call or `finish()` raises the error."""
+
+    def __init__(self, sink: Callable[[Samples], None], *, name: str, depth: int = 4) -> None:
+        self._sink = sink
+        self._queue: queue.Queue[Samples | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (block := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._sink(block)
+                except BaseException as exc:  # handed to the caller
+                    self._error = exc
+
+    def __call__(self, block: Samples) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(block)
+
+    def finish(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error

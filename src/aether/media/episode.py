@@ -4,9 +4,10 @@
    within a turn, longer between segments); the real start and end of each line become the transcript;
 2. mix: the music bed looped under the speech, ducked while a host speaks and opened up between
    segments, with the intro and outro stings; the mix is metered (BS.1770) as it is written;
-3. master: gain to the target loudness and a true-peak limiter, straight into the MP3 and Opus encoders;
-4. check: the MP3 is decoded and metered; if a codec overshoot broke the true-peak limit, the master
-   pass runs again with a lower ceiling.
+3. master: gain to the target loudness and a true-peak limiter, straight into the MP3 and Opus encoders
+   (each on a thread of its own, so the three run on all cores);
+4. check: the MP3 and the Opus file are decoded and metered, side by side; if a codec overshoot broke
+   the true-peak limit, the master pass runs again with a lower ceiling.
 
 No pass holds more than a few seconds of audio, so memory stays flat however long the episode.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from scipy.ndimage import uniform_filter1d
 from aether.media import chapters as chapter_doc
 from aether.media.audio import BLOCK, SAMPLE_RATE, PcmWriter, pcm_blocks, samples, seconds
 from aether.media.chapters import Chapter
-from aether.media.encode import Mp3Sink, OpusSink
+from aether.media.encode import BackgroundSink, Mp3Sink, OpusSink
 from aether.media.ffmpeg import decode_pcm
 from aether.media.loudness import LoudnessMeter, TruePeakMeter, master
 from aether.media.music import MusicParts, bed_at
@@ -188,6 +190,30 @@ def _chapters(script: Script, cues: list[Cue], total_s: float) -> list[Chapter]:
     ]
 
 
+def _master_pass(
+    mix: Path, mp3: Path, opus: Path, options: AudioOptions, *, gain_db: float, ceiling_dbtp: float
+) -> None:
+    """The limiter on this thread; LAME and the Opus pipe each on a thread of its own."""
+    with (
+        Mp3Sink(mp3, bitrate_kbps=options.mp3_bitrate) as mp3_sink,
+        OpusSink(opus, bitrate_kbps=options.opus_bitrate) as opus_sink,
+    ):
+        to_mp3 = BackgroundSink(mp3_sink, name="lame")
+        to_opus = BackgroundSink(opus_sink, name="opus-pipe")
+        try:
+
+            def sink(block: np.ndarray) -> None:
+                to_mp3(block)
+                to_opus(block)
+
+            master(mix, sink, gain_db=gain_db, ceiling_dbtp=ceiling_dbtp)
+        finally:
+            try:
+                to_mp3.finish()
+            finally:
+                to_opus.finish()
+
+
 def _measure(path: Path) -> tuple[float, float]:
     """(integrated loudness, true peak) of an encoded file, decoded."""
     loud, peak = LoudnessMeter(), TruePeakMeter()
@@ -238,18 +264,11 @@ def render_episode_audio(
     for _attempt in range(4):
         if progress:
             progress("master", 0.0)
-        with (
-            Mp3Sink(mp3, bitrate_kbps=options.mp3_bitrate) as mp3_sink,
-            OpusSink(opus, bitrate_kbps=options.opus_bitrate) as opus_sink,
-        ):
-
-            def sink(block: np.ndarray, a: Mp3Sink = mp3_sink, b: OpusSink = opus_sink) -> None:
-                a(block)
-                b(block)
-
-            master(mix, sink, gain_db=gain_db, ceiling_dbtp=ceiling)
-        loudness, peak = _measure(mp3)
-        _, opus_peak = _measure(opus)
+        _master_pass(mix, mp3, opus, options, gain_db=gain_db, ceiling_dbtp=ceiling)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="measure") as pool:
+            mp3_check, opus_check = pool.submit(_measure, mp3), pool.submit(_measure, opus)
+            loudness, peak = mp3_check.result()
+            _, opus_peak = opus_check.result()
         worst = max(peak, opus_peak)
         off = options.loudness_lufs - loudness
         if worst <= options.true_peak_dbtp and abs(off) <= LOUDNESS_TOLERANCE_LU:
