@@ -108,7 +108,11 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest request body the API accepts; larger ones get 413."
     )
     session_cache_seconds: float = Field(
-        2.0, ge=0, le=60, description="Seconds a gateway process trusts a checked session token (0 = check every time)."
+        2.0,
+        ge=0,
+        le=60,
+        description="Seconds a gateway process trusts a checked session token (0 = check every time); "
+        "logouts and changes reach every process at once through LISTEN/NOTIFY.",
     )
     login_max_failures: int = Field(
         5, ge=1, description="Failed logins per email and address within the window before 429."

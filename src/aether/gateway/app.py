@@ -7,6 +7,8 @@ their modules exist (`OPTIONAL_ROUTERS`, "module:attribute").
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -72,9 +74,18 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         own = db is None
         database = db if db is not None else await open_async_database(settings, name="aether-gateway")
         app.state.db = database
+        listener = None
+        if settings.database_listen and settings.session_cache_seconds > 0:
+            listener = asyncio.create_task(
+                listen_for_session_changes(settings, database.url, app.state.session_cache), name="session-listen"
+            )
         try:
             yield
         finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             if own:
                 await database.close()
 
@@ -92,11 +103,11 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         app.state.db = db
     install_error_handlers(app)
 
-    from aether.gateway.deps import AuditScope, SessionCache
+    from aether.gateway.deps import AuditScope, SessionCache, listen_for_session_changes
     from aether.gateway.feed import FeedCache, FeedFastPath
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
-    app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    app.state.session_cache = SessionCache(settings.session_cache_seconds, trust_ttl=not settings.database_listen)
     for router in _gateway_routers():
         app.include_router(router)
     for router in _optional_routers():

@@ -38,10 +38,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class SessionCache:
     """Checked sessions by token for a few seconds (AETHER_SESSION_CACHE_SECONDS), so a burst of API calls
-    costs one lookup; this process forgets a session at once when it is revoked or changed here."""
+    costs one lookup.
 
-    def __init__(self, ttl: float) -> None:
+    A session changed or revoked through this process is forgotten at once; through any other process,
+    as soon as its announcement on `aether_sessions` arrives (`listen_for_session_changes`). While the
+    announcements cannot be heard (LISTEN off, connection lost) the cache holds nothing, unless
+    `trust_ttl` says the TTL alone may bound staleness (AETHER_DATABASE_LISTEN=false, e.g. PgBouncer).
+    Every forget bumps `generation`: a lookup that started before one must not be cached after it."""
+
+    def __init__(self, ttl: float, *, trust_ttl: bool = False) -> None:
         self.ttl = ttl
+        self.listening = trust_ttl
+        self.generation = 0
         self._entries: dict[str, tuple[float, Session]] = {}
 
     def get(self, token: str) -> Session | None:
@@ -53,8 +61,8 @@ class SessionCache:
             return None
         return entry[1]
 
-    def put(self, session: Session) -> None:
-        if self.ttl <= 0:
+    def put(self, session: Session, generation: int) -> None:
+        if self.ttl <= 0 or not self.listening or generation != self.generation:
             return
         if len(self._entries) > 10_000:
             self._entries.clear()
@@ -62,9 +70,63 @@ class SessionCache:
 
     def forget(self, session_id: str | None = None) -> None:
         """Forget one session (by id), or every one."""
+        self.generation += 1
+        if session_id is None:
+            self._entries.clear()
+            return
         for token, (_, session) in list(self._entries.items()):
-            if session_id is None or session.session_id == session_id:
+            if session.session_id == session_id:
                 self._entries.pop(token, None)
+
+    def forget_user(self, user_id: int) -> None:
+        self.generation += 1
+        for token, (_, session) in list(self._entries.items()):
+            if session.user_id == user_id:
+                self._entries.pop(token, None)
+
+    def set_listening(self, listening: bool) -> None:
+        """Announcements are (or are no longer) heard; either way, what was cached may be stale."""
+        self.listening = listening
+        self.forget()
+
+    def announce(self, payload: str) -> None:
+        """Apply one `aether_sessions` notification: `s:<session_id>` or `u:<user_id>`."""
+        kind, _, ident = payload.partition(":")
+        if kind == "s" and ident:
+            self.forget(ident)
+        elif kind == "u" and ident.isdigit():
+            self.forget_user(int(ident))
+        else:
+            self.forget()
+
+
+async def listen_for_session_changes(settings: Settings, url: str, cache: SessionCache) -> None:
+    """Forever: LISTEN on `aether_sessions` and apply what arrives to `cache`; reconnect with back-off."""
+    import asyncio
+    import logging
+
+    from aether.db.pool import connect_async
+
+    log = logging.getLogger(__name__)
+    delay = 0.5
+    while True:
+        try:
+            conn = await connect_async(url, settings, autocommit=True, application="aether-gateway-listen")
+            try:
+                await conn.execute("LISTEN aether_sessions")
+                cache.set_listening(True)
+                delay = 0.5
+                async for note in conn.notifies():
+                    cache.announce(note.payload)
+            finally:
+                cache.set_listening(False)
+                await conn.close()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database restarts or fails over: sessions are checked every time
+            log.warning("session announcements unavailable (%s); retrying in %.1f s", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)
 
 
 class AuditScope:
@@ -150,10 +212,11 @@ async def optional_session(request: Request, db: DB, settings: AppSettings) -> S
         cache: SessionCache = request.app.state.session_cache
         session = cache.get(token)
         if session is None:
+            generation = cache.generation
             async with reading(db) as conn:
                 session = await authenticate(conn, token, ttl_s=settings.session_ttl_hours * 3600)
             if session is not None:
-                cache.put(session)
+                cache.put(session, generation)
         if session is None and via == "bearer":
             raise Unauthorized("the bearer token is unknown, expired or revoked", field="Authorization")
     if (
