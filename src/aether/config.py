@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         5, ge=1, description="Failed logins per email and address within the window before 429."
     )
     login_window_seconds: int = Field(900, ge=1, description="Window for counting failed logins, in seconds.")
+    list_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Seconds a gateway process serves a rendered page of a show's episode list from memory at most "
+        "(0 = off); any change to the show's episodes drops it at once through LISTEN/NOTIFY.",
+    )
     feed_cache_seconds: float = Field(
         5.0, ge=0, le=3600, description="Seconds a generated RSS feed is served from memory before re-checking."
     )

@@ -66,6 +66,27 @@ def gateway(gateway_settings: Settings) -> Iterator[Gateway]:
 
 
 @pytest.fixture
+def two_gateways(settings: Settings) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two gateways (two processes' worth of caches) on one database, each trusting what it caches for a
+    whole minute: only the database's announcements can make them forget."""
+    slow = settings.model_copy(update={"session_cache_seconds": 60.0, "list_cache_seconds": 60.0})
+    (a, ta), (b, tb) = start_gateway(slow), start_gateway(slow)
+    wait_for(lambda: listening(a) and listening(b), timeout=30, what="both gateways to listen")
+    yield a, b
+    for gw, thread in ((a, ta), (b, tb)):
+        gw.server.should_exit = True
+        thread.join(timeout=30)
+
+
+def listening(gw: Gateway) -> bool:
+    """The gateway hears the database's change announcements."""
+    app = gw.server.config.loaded_app
+    while not hasattr(app, "state"):  # uvicorn wraps the app in its own middleware
+        app = app.app
+    return bool(app.state.session_cache.listening and app.state.page_cache.listening)
+
+
+@pytest.fixture
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
     with gateway.client() as c:
         yield c

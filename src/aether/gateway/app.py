@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from aether import __version__
 from aether.config import Settings
 from aether.db import AsyncDatabase, open_async_database
+from aether.gateway import announce
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,16 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         database = db if db is not None else await open_async_database(settings, name="aether-gateway")
         app.state.db = database
         listener = None
-        if settings.database_listen and settings.session_cache_seconds > 0:
+        if settings.database_listen:
+            sessions, pages = app.state.session_cache, app.state.page_cache
+
+            def on_state(listening: bool) -> None:
+                sessions.set_listening(listening)
+                pages.set_listening(listening)
+
+            channels = {announce.SESSIONS: sessions.announce, announce.EPISODES: pages.announce}
             listener = asyncio.create_task(
-                listen_for_session_changes(settings, database.url, app.state.session_cache), name="session-listen"
+                announce.listen(settings, database.url, channels, on_state), name="gateway-listen"
             )
         try:
             yield
@@ -103,11 +111,12 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         app.state.db = db
     install_error_handlers(app)
 
-    from aether.gateway.deps import AuditScope, SessionCache, listen_for_session_changes
+    from aether.gateway.deps import AuditScope, SessionCache
     from aether.gateway.feed import FeedCache, FeedFastPath
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
     app.state.session_cache = SessionCache(settings.session_cache_seconds, trust_ttl=not settings.database_listen)
+    app.state.page_cache = announce.PageCache(settings.list_cache_seconds)
     for router in _gateway_routers():
         app.include_router(router)
     for router in _optional_routers():
@@ -116,4 +125,5 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
     app.add_middleware(FeedFastPath, gateway=app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuditScope)
+    app.add_middleware(announce.ForgetPagesOnWrite, pages=app.state.page_cache)
     return app

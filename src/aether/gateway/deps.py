@@ -41,7 +41,7 @@ class SessionCache:
     costs one lookup.
 
     A session changed or revoked through this process is forgotten at once; through any other process,
-    as soon as its announcement on `aether_sessions` arrives (`listen_for_session_changes`). While the
+    as soon as its announcement on `aether_sessions` arrives (`aether.gateway.announce`). While the
     announcements cannot be heard (LISTEN off, connection lost) the cache holds nothing, unless
     `trust_ttl` says the TTL alone may bound staleness (AETHER_DATABASE_LISTEN=false, e.g. PgBouncer).
     Every forget bumps `generation`: a lookup that started before one must not be cached after it."""
@@ -98,35 +98,6 @@ class SessionCache:
             self.forget_user(int(ident))
         else:
             self.forget()
-
-
-async def listen_for_session_changes(settings: Settings, url: str, cache: SessionCache) -> None:
-    """Forever: LISTEN on `aether_sessions` and apply what arrives to `cache`; reconnect with back-off."""
-    import asyncio
-    import logging
-
-    from aether.db.pool import connect_async
-
-    log = logging.getLogger(__name__)
-    delay = 0.5
-    while True:
-        try:
-            conn = await connect_async(url, settings, autocommit=True, application="aether-gateway-listen")
-            try:
-                await conn.execute("LISTEN aether_sessions")
-                cache.set_listening(True)
-                delay = 0.5
-                async for note in conn.notifies():
-                    cache.announce(note.payload)
-            finally:
-                cache.set_listening(False)
-                await conn.close()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database restarts or fails over: sessions are checked every time
-            log.warning("session announcements unavailable (%s); retrying in %.1f s", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
 
 
 class AuditScope:

@@ -226,9 +226,8 @@ def _collect(output: Any, found: dict[str, Any]) -> None:
             found.setdefault("duration", float(output[key]))
 
 
-def media_urls(episode: dict[str, Any], base_url: str) -> dict[str, str | None]:
-    eid = str(episode["id"])
-    base = f"{base_url}/media/episodes/{eid}"
+def media_urls(episode: dict[str, Any], base_url: str, eid: str | None = None) -> dict[str, str | None]:
+    base = f"{base_url}/media/episodes/{eid or episode['id']}"
     return {
         "audio": f"{base}/audio" if episode.get("audio_asset_id") else None,
         "video": f"{base}/video" if episode.get("video_asset_id") else None,
@@ -258,9 +257,10 @@ EPISODE_KEYS = (
 def episode_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     """The API's view of an episode row; its values are the row's own (render it with `serialize.JSON`)."""
     out = {key: row[key] for key in EPISODE_KEYS}
-    out["media"] = media_urls(row, base_url)
-    out["page_url"] = f"{base_url}/episodes/{row['id']}"
-    out["progress_url"] = f"{base_url}/v1/episodes/{row['id']}/progress"
+    eid = str(row["id"])
+    out["media"] = media_urls(row, base_url, eid)
+    out["page_url"] = f"{base_url}/episodes/{eid}"
+    out["progress_url"] = f"{base_url}/v1/episodes/{eid}/progress"
     return out
 
 

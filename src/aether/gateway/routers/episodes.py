@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from aether.gateway import episodes
+from aether.gateway.announce import PageCache
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url, reading
 from aether.gateway.models import EpisodeIn
-from aether.gateway.serialize import JSON
+from aether.gateway.serialize import JSON, dumps
 from aether.idempotency import idempotent_route
 
 create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route())
@@ -52,8 +53,8 @@ async def list_show_episodes(
     settings: AppSettings,
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=500),
-) -> JSON:
-    return await _episode_page(db, user.user_id, show_id, limit, cursor, base_url(request, settings))
+) -> Response:
+    return await _episode_page(request, db, user.user_id, show_id, limit, cursor, base_url(request, settings))
 
 
 @router.get("/episodes", summary="My episodes over all my shows, newest first (keyset pagination)")
@@ -64,17 +65,28 @@ async def list_my_episodes(
     settings: AppSettings,
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=500),
-) -> JSON:
-    return await _episode_page(db, user.user_id, None, limit, cursor, base_url(request, settings))
+) -> Response:
+    return await _episode_page(request, db, user.user_id, None, limit, cursor, base_url(request, settings))
 
 
-async def _episode_page(db: Any, user_id: int, show_id: int | None, limit: int, cursor: str | None, base: str) -> JSON:
-    """One keyset page of the user's episodes (of one show, or of all their shows)."""
+async def _episode_page(
+    request: Request, db: Any, user_id: int, show_id: int | None, limit: int, cursor: str | None, base: str
+) -> Response:
+    """One keyset page of the user's episodes (of one show, or of all their shows). Pages of one show are
+    kept rendered in memory until an episode of the show changes (`aether.gateway.announce.PageCache`)."""
+    pages: PageCache = request.app.state.page_cache
+    key = (user_id, show_id, limit, cursor, base)
+    if show_id is not None and (body := pages.get(key)) is not None:
+        return Response(body, media_type="application/json")
+    generation = pages.generation(show_id) if show_id is not None else 0
     async with reading(db) as conn:
         rows, next_cursor = await episodes.list_episodes(
             conn, user_id=user_id, show_id=show_id, limit=limit, cursor=cursor
         )
-    return JSON({"items": [episodes.episode_json(r, base) for r in rows], "next_cursor": next_cursor})
+    body = dumps({"items": [episodes.episode_json(r, base) for r in rows], "next_cursor": next_cursor})
+    if show_id is not None:
+        pages.put(key, show_id, generation, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/episodes/{episode_id}", summary="An episode with its media, sources and provenance")
