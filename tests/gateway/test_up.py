@@ -3,13 +3,16 @@ empty installation."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
+from aether.db.embedded import EmbeddedServer
 from aether.db.pool import Database
 from tests.gateway.conftest import free_port
 from tests.support import wait_for
@@ -54,3 +57,49 @@ def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: 
         output = process.communicate(timeout=60)[0].decode()
     assert process.returncode in (0, 130), output
     assert "Traceback" not in output, output
+
+
+@pytest.mark.slow
+def test_up_stops_the_embedded_server_it_started_and_only_that(tmp_path: Path) -> None:
+    """`make run` then Ctrl-C leaves nothing running; a server that was already running stays up."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
+    env |= {"AETHER_HOME": str(home), "AETHER_DEMO_CONTENT": "false"}
+    server = EmbeddedServer(home)
+
+    def up_then_ctrl_c() -> str:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aether.cli", "up", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+
+            def serving() -> bool:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(serving, timeout=120, what="aether up to be ready")
+            assert server.status().running
+        finally:
+            process.send_signal(signal.SIGINT)
+            output = process.communicate(timeout=90)[0].decode()
+        assert process.returncode in (0, 130), output
+        assert "Traceback" not in output, output
+        return output
+
+    try:
+        output = up_then_ctrl_c()  # nothing running before: `aether up` starts the server, and stops it
+        assert "embedded PostgreSQL stopped" in output
+        assert not server.status().running
+        server.ensure_running()  # started by someone else: left running
+        output = up_then_ctrl_c()
+        assert "embedded PostgreSQL stopped" not in output
+        assert server.status().running
+    finally:
+        server.stop()

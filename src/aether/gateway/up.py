@@ -1,6 +1,7 @@
 """`aether up`: the whole system on one machine. The database (embedded unless AETHER_DATABASE_URL),
 migrations, demo content on an empty installation, a worker and the scheduler as child processes, and
-the gateway in this process on http://127.0.0.1:8000. Ctrl-C (or SIGTERM) stops everything."""
+the gateway in this process on http://127.0.0.1:8000. Ctrl-C (or SIGTERM) stops everything, the
+embedded PostgreSQL too when this command started it."""
 
 from __future__ import annotations
 
@@ -53,10 +54,24 @@ async def _demo(settings: Settings) -> str | None:
 
 def run(settings: Settings, port: int, host: str) -> None:
     from aether.db import cli as db_cli
+    from aether.db.embedded import EmbeddedServer
+
+    embedded = EmbeddedServer(settings.home) if settings.embedded else None
+    started_here = embedded is not None and not embedded.status().running
+    db_cli.start()
+    try:
+        _run_on_database(settings, port, host)
+    finally:
+        if started_here and embedded is not None:  # a server this command started, it stops
+            embedded.stop()
+            console.print("embedded PostgreSQL stopped")
+
+
+def _run_on_database(settings: Settings, port: int, host: str) -> None:
+    from aether.db import cli as db_cli
     from aether.gateway.cli import serve
     from aether.security.roles import service_settings
 
-    db_cli.start()
     db_cli.migrate()  # the owner's connection; the gateway (and the worker child) act as aether_app
     settings = service_settings(settings)
     if settings.demo_content:
