@@ -130,3 +130,35 @@ def test_api_refuses_a_port_in_use(cli_env: dict[str, str]) -> None:
         r = run_aether(["api", "--port", str(port), "--workers", "2"], cli_env, timeout=120)
     assert r.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_api_workers_stop_quietly_on_ctrl_c(cli_env: dict[str, str]) -> None:
+    """Ctrl-C in a terminal signals the whole process group: supervisor and workers end without a traceback."""
+    import os
+    import signal
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aether.cli", "api", "--port", str(port), "--workers", "2"],
+        env=cli_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, timeout=90, what="aether api --workers 2")
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output = process.communicate(timeout=60)[0].decode()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output

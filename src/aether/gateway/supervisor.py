@@ -68,7 +68,10 @@ def check_port_free(host: str, port: int) -> None:
 def _worker_main(run: Callable[[list[socket.socket]], bool], host: str, port: int, shared: Any) -> None:
     """A worker process: its own SO_REUSEPORT socket (or the shared one), then the server until a signal."""
     sock = shared if shared is not None else listening_socket(host, port, reuse_port=True)
-    started = run([sock])
+    try:
+        started = run([sock])
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; uvicorn re-raises it once stopped
+        started = True
     sys.exit(0 if started else STARTUP_FAILURE)
 
 
