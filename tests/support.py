@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -35,3 +35,18 @@ def wait_for(predicate: Callable[[], T], *, timeout: float = 10.0, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def start_aether(args: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[bytes]:
+    """Start the real `aether` command in the background (stdin closed; other Popen options as given)."""
+    return subprocess.Popen([sys.executable, "-m", "aether.cli", *args], env=env, stdin=subprocess.DEVNULL, **popen)
+
+
+def answers(url: str, status: int = 200) -> bool:
+    """`url` answers a GET with `status` (False while nothing listens there yet)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code == status
+    except httpx.HTTPError:
+        return False

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from aether.db.pool import Database
 from tests.gateway.conftest import free_port
-from tests.support import run_aether, wait_for
+from tests.support import answers, run_aether, start_aether, wait_for
 
 
 def test_users_create(cli_env: dict[str, str], db: Database) -> None:
@@ -30,18 +29,9 @@ def test_api_serves_on_the_given_port(cli_env: dict[str, str]) -> None:
     import httpx
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aether.cli", "api", "--port", str(port)], env=cli_env, stdin=subprocess.DEVNULL
-    )
+    process = start_aether(["api", "--port", str(port)], cli_env)
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=60, what="aether api")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/openapi.json"), timeout=60, what="aether api")
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
     finally:
         process.terminate()
@@ -58,11 +48,7 @@ def test_api_workers_share_the_port_and_are_restarted(cli_env: dict[str, str]) -
     import psutil
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aether.cli", "api", "--port", str(port), "--workers", "2"],
-        env=cli_env,
-        stdin=subprocess.DEVNULL,
-    )
+    process = start_aether(["api", "--port", str(port), "--workers", "2"], cli_env)
     parent = psutil.Process(process.pid)
 
     def workers() -> list[psutil.Process]:
@@ -137,26 +123,16 @@ def test_api_workers_stop_quietly_on_ctrl_c(cli_env: dict[str, str]) -> None:
     import os
     import signal
 
-    import httpx
-
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aether.cli", "api", "--port", str(port), "--workers", "2"],
-        env=cli_env,
-        stdin=subprocess.DEVNULL,
+    process = start_aether(
+        ["api", "--port", str(port), "--workers", "2"],
+        cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=90, what="aether api --workers 2")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=90, what="aether api --workers 2")
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output = process.communicate(timeout=60)[0].decode()

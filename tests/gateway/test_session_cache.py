@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aether.db.pool import Database
-from aether.gateway.deps import SessionCache
+from aether.gateway.announce import SessionCache
 from aether.security.sessions import Session
 from tests.gateway.conftest import Gateway, register
 from tests.support import wait_for

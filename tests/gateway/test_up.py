@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,19 +14,13 @@ import pytest
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import Database
 from tests.gateway.conftest import free_port
-from tests.support import wait_for
+from tests.support import answers, start_aether, wait_for
 
 
 @pytest.mark.slow
 def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: Database) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aether.cli", "up", "--port", str(port)],
-        env=cli_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_aether(["up", "--port", str(port)], cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
 
         def home() -> str | None:
@@ -69,22 +62,9 @@ def test_up_stops_the_embedded_server_it_started_and_only_that(tmp_path: Path) -
 
     def up_then_ctrl_c() -> str:
         port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aether.cli", "up", "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_aether(["up", "--port", str(port)], env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-
-            def serving() -> bool:
-                try:
-                    return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(serving, timeout=120, what="aether up to be ready")
+            wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), timeout=120, what="aether up to be ready")
             assert server.status().running
         finally:
             process.send_signal(signal.SIGINT)

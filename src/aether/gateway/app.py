@@ -111,11 +111,13 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         app.state.db = db
     install_error_handlers(app)
 
-    from aether.gateway.deps import AuditScope, SessionCache
+    from aether.gateway.deps import AuditScope
     from aether.gateway.feed import FeedCache, FeedFastPath
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
-    app.state.session_cache = SessionCache(settings.session_cache_seconds, trust_ttl=not settings.database_listen)
+    app.state.session_cache = announce.SessionCache(
+        settings.session_cache_seconds, trust_ttl=not settings.database_listen
+    )
     app.state.page_cache = announce.PageCache(settings.list_cache_seconds)
     for router in _gateway_routers():
         app.include_router(router)

@@ -15,7 +15,6 @@ cookie (the web). Unsafe methods authenticated by the cookie must carry the sess
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase
 from aether.db.pool import current_actor
+from aether.gateway.announce import SessionCache
 from aether.gateway.errors import Forbidden, Unauthorized
 from aether.security.sessions import Session, authenticate, csrf_token, tokens_match
 
@@ -34,70 +34,6 @@ ANON_CSRF_COOKIE = "aether_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class SessionCache:
-    """Checked sessions by token for a few seconds (AETHER_SESSION_CACHE_SECONDS), so a burst of API calls
-    costs one lookup.
-
-    A session changed or revoked through this process is forgotten at once; through any other process,
-    as soon as its announcement on `aether_sessions` arrives (`aether.gateway.announce`). While the
-    announcements cannot be heard (LISTEN off, connection lost) the cache holds nothing, unless
-    `trust_ttl` says the TTL alone may bound staleness (AETHER_DATABASE_LISTEN=false, e.g. PgBouncer).
-    Every forget bumps `generation`: a lookup that started before one must not be cached after it."""
-
-    def __init__(self, ttl: float, *, trust_ttl: bool = False) -> None:
-        self.ttl = ttl
-        self.listening = trust_ttl
-        self.generation = 0
-        self._entries: dict[str, tuple[float, Session]] = {}
-
-    def get(self, token: str) -> Session | None:
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        if time.monotonic() - entry[0] > self.ttl:
-            self._entries.pop(token, None)
-            return None
-        return entry[1]
-
-    def put(self, session: Session, generation: int) -> None:
-        if self.ttl <= 0 or not self.listening or generation != self.generation:
-            return
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[session.token] = (time.monotonic(), session)
-
-    def forget(self, session_id: str | None = None) -> None:
-        """Forget one session (by id), or every one."""
-        self.generation += 1
-        if session_id is None:
-            self._entries.clear()
-            return
-        for token, (_, session) in list(self._entries.items()):
-            if session.session_id == session_id:
-                self._entries.pop(token, None)
-
-    def forget_user(self, user_id: int) -> None:
-        self.generation += 1
-        for token, (_, session) in list(self._entries.items()):
-            if session.user_id == user_id:
-                self._entries.pop(token, None)
-
-    def set_listening(self, listening: bool) -> None:
-        """Announcements are (or are no longer) heard; either way, what was cached may be stale."""
-        self.listening = listening
-        self.forget()
-
-    def announce(self, payload: str) -> None:
-        """Apply one `aether_sessions` notification: `s:<session_id>` or `u:<user_id>`."""
-        kind, _, ident = payload.partition(":")
-        if kind == "s" and ident:
-            self.forget(ident)
-        elif kind == "u" and ident.isdigit():
-            self.forget_user(int(ident))
-        else:
-            self.forget()
 
 
 class AuditScope:
