@@ -176,13 +176,17 @@ async def test_a_later_item_about_a_known_story_grows_that_topic(
 async def test_requests_to_one_host_keep_the_polite_interval(
     adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
-    settings = fast_settings.model_copy(update={"tda_host_interval": 0.25, "tda_fetch_articles": False})
+    settings = fast_settings.model_copy(update={"tda_host_interval": 0.3, "tda_fetch_articles": False})
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml", "/gzip.xml")]
     await tda.discover(adb, settings, feeds=feeds, now=NOW)
     starts = sorted(r.at for r in feed_server.requests)
     assert len(starts) == 4
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.24, gaps
+    # Unpaced, the four feeds would arrive within milliseconds of each other. The server sees when each
+    # request arrives, not when the client sent it, so a busy machine may shift one arrival a little:
+    # allow 0.1 s of that.
+    assert min(gaps) >= 0.2, gaps
+    assert starts[-1] - starts[0] >= 3 * 0.3 - 0.1, gaps
 
 
 async def test_manual_topics_with_text_and_an_article_url(
