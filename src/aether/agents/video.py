@@ -137,37 +137,51 @@ def render_and_store(settings: Settings, job: VideoJob) -> list[PendingAsset]:
         window = strongest_window(cues, kinds, job.clip_max_s)
         font_path = settings.media_font
 
-        landscape_still = workdir / "landscape.png"
-        compose_still(cover, LANDSCAPE, job.title, job.show_title, font_path).save(landscape_still, compress_level=1)
+        # the short clip's frames are composed first and its ffmpeg started, so it renders on one core
+        # while this one composes the landscape frames (captions for the whole episode take a while)
+        video, clip = workdir / "episode.mp4", workdir / "clip.mp4"
         vertical_still = workdir / "vertical.png"
         compose_still(cover, VERTICAL, job.title, job.show_title, font_path).save(vertical_still, compress_level=1)
-        captions = write_captions(cues, LANDSCAPE, workdir / "captions-l", duration=duration, font_path=font_path)
         clip_captions = write_captions(
             cues, VERTICAL, workdir / "captions-v", duration=window.duration, offset=window.start, font_path=font_path
         )
-        video, clip = workdir / "episode.mp4", workdir / "clip.mp4"
-        runs = [
-            start_ffmpeg(
+        clip_run = start_ffmpeg(
+            ffmpeg_args(
+                vertical_still,
+                audio,
+                clip_captions,
+                clip,
+                VERTICAL,
+                job.spec,
+                duration=window.duration,
+                audio_start=window.start,
+                fade=True,
+            ),
+            workdir / "vertical.log",
+        )
+        try:
+            landscape_still = workdir / "landscape.png"
+            compose_still(cover, LANDSCAPE, job.title, job.show_title, font_path).save(
+                landscape_still, compress_level=1
+            )
+            captions = write_captions(cues, LANDSCAPE, workdir / "captions-l", duration=duration, font_path=font_path)
+            landscape_run = start_ffmpeg(
                 ffmpeg_args(landscape_still, audio, captions, video, LANDSCAPE, job.spec, duration=duration),
                 workdir / "landscape.log",
-            ),
-            start_ffmpeg(
-                ffmpeg_args(
-                    vertical_still,
-                    audio,
-                    clip_captions,
-                    clip,
-                    VERTICAL,
-                    job.spec,
-                    duration=window.duration,
-                    audio_start=window.start,
-                    fade=True,
-                ),
-                workdir / "vertical.log",
-            ),
-        ]
-        for (proc, log), what in zip(runs, ("landscape video", "vertical clip"), strict=True):
-            wait_ffmpeg(proc, log, what)
+            )
+        except BaseException:
+            clip_run[0].kill()
+            clip_run[0].wait()
+            raise
+        runs = [landscape_run, clip_run]
+        try:
+            for (proc, log), what in zip(runs, ("landscape video", "vertical clip"), strict=True):
+                wait_ffmpeg(proc, log, what)
+        finally:  # one failed (or this task was cancelled): the other stops too
+            for proc, _ in runs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
         common = {"agent": "video", "provider": "ffmpeg", "model": "libx264+aac", "render_key": job.render_key,
                   "fps": job.spec.fps, "title": job.title, "codecs": ["h264", "aac"]}  # fmt: skip
         pending = []
