@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,45 +141,32 @@ def render_and_store(settings: Settings, job: VideoJob) -> list[PendingAsset]:
         # the short clip's frames are composed first and its ffmpeg started, so it renders on one core
         # while this one composes the landscape frames (captions for the whole episode take a while)
         video, clip = workdir / "episode.mp4", workdir / "clip.mp4"
-        vertical_still = workdir / "vertical.png"
-        compose_still(cover, VERTICAL, job.title, job.show_title, font_path).save(vertical_still, compress_level=1)
-        clip_captions = write_captions(
-            cues, VERTICAL, workdir / "captions-v", duration=window.duration, offset=window.start, font_path=font_path
-        )
-        clip_run = start_ffmpeg(
-            ffmpeg_args(
-                vertical_still,
-                audio,
-                clip_captions,
-                clip,
-                VERTICAL,
-                job.spec,
-                duration=window.duration,
-                audio_start=window.start,
-                fade=True,
-            ),
-            workdir / "vertical.log",
-        )
+        runs: list[tuple[subprocess.Popen[bytes], Path, str]] = []
         try:
+            vertical_still = workdir / "vertical.png"
+            compose_still(cover, VERTICAL, job.title, job.show_title, font_path).save(vertical_still, compress_level=1)
+            clip_captions = write_captions(
+                cues, VERTICAL, workdir / "captions-v", duration=window.duration, offset=window.start,
+                font_path=font_path,
+            )  # fmt: skip
+            clip_args = ffmpeg_args(
+                vertical_still, audio, clip_captions, clip, VERTICAL, job.spec,
+                duration=window.duration, audio_start=window.start, fade=True,
+            )  # fmt: skip
+            runs.append((*start_ffmpeg(clip_args, workdir / "vertical.log"), "vertical clip"))
             landscape_still = workdir / "landscape.png"
             compose_still(cover, LANDSCAPE, job.title, job.show_title, font_path).save(
                 landscape_still, compress_level=1
             )
             captions = write_captions(cues, LANDSCAPE, workdir / "captions-l", duration=duration, font_path=font_path)
-            landscape_run = start_ffmpeg(
-                ffmpeg_args(landscape_still, audio, captions, video, LANDSCAPE, job.spec, duration=duration),
-                workdir / "landscape.log",
+            landscape_args = ffmpeg_args(
+                landscape_still, audio, captions, video, LANDSCAPE, job.spec, duration=duration
             )
-        except BaseException:
-            clip_run[0].kill()
-            clip_run[0].wait()
-            raise
-        runs = [landscape_run, clip_run]
-        try:
-            for (proc, log), what in zip(runs, ("landscape video", "vertical clip"), strict=True):
+            runs.append((*start_ffmpeg(landscape_args, workdir / "landscape.log"), "landscape video"))
+            for proc, log, what in runs:
                 wait_ffmpeg(proc, log, what)
-        finally:  # one failed (or this task was cancelled): the other stops too
-            for proc, _ in runs:
+        finally:  # one failed (or this task was cancelled): the other ffmpeg stops too
+            for proc, _, _ in runs:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()

@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from aether.config import Settings
 from aether.security.sessions import Session
 
@@ -129,14 +127,14 @@ class PageCache:
         self._generations: dict[int, int] = {}
         self._epoch = 0
 
-    def generation(self, show_id: int) -> int:
-        return self._epoch * 1_000_003 + self._generations.get(show_id, 0)
+    def generation(self, show_id: int) -> tuple[int, int]:
+        return self._epoch, self._generations.get(show_id, 0)
 
     def get(self, key: Hashable) -> bytes | None:
         page = self._pages.get(key)
         return page[1] if page is not None else None
 
-    def put(self, key: Hashable, show_id: int, generation: int, body: bytes) -> None:
+    def put(self, key: Hashable, show_id: int, generation: tuple[int, int], body: bytes) -> None:
         if self.ttl > 0 and self.listening and generation == self.generation(show_id):
             self._pages.put(key, (show_id, body))
 
@@ -161,30 +159,6 @@ class PageCache:
             self.forget_show(int(payload))
         else:
             self.forget_all()
-
-
-class ForgetPagesOnWrite:
-    """ASGI middleware: a write through this process (any unsafe method) drops every rendered page before
-    its response starts, so its client reads its own write here at once, whatever it changed; the other
-    processes learn of it from the announcement."""
-
-    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-    def __init__(self, app: ASGIApp, pages: PageCache) -> None:
-        self.app = app
-        self.pages = pages
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in self.SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-
-        async def forgetting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.pages.forget_all()
-            await send(message)
-
-        await self.app(scope, receive, forgetting_send)
 
 
 async def listen(

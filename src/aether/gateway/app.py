@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         app.state.db = db
     install_error_handlers(app)
 
-    from aether.gateway.deps import AuditScope
+    from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
     from aether.gateway.feed import FeedCache, FeedFastPath
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
@@ -127,5 +127,5 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
     app.add_middleware(FeedFastPath, gateway=app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuditScope)
-    app.add_middleware(announce.ForgetPagesOnWrite, pages=app.state.page_cache)
+    app.add_middleware(ForgetPagesOnWrite, pages=app.state.page_cache)
     return app

@@ -20,12 +20,12 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase
 from aether.db.pool import current_actor
-from aether.gateway.announce import SessionCache
+from aether.gateway.announce import PageCache, SessionCache
 from aether.gateway.errors import Forbidden, Unauthorized
 from aether.security.sessions import Session, authenticate, csrf_token, tokens_match
 
@@ -48,6 +48,28 @@ class AuditScope:
             await self.app(scope, receive, send)
         finally:
             current_actor.reset(token)
+
+
+class ForgetPagesOnWrite:
+    """ASGI middleware: a write through this process (any unsafe method) drops every rendered page before
+    its response starts, so its client reads its own write here at once, whatever it changed; the other
+    processes learn of it from the announcement."""
+
+    def __init__(self, app: ASGIApp, pages: PageCache) -> None:
+        self.app = app
+        self.pages = pages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        async def forgetting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.pages.forget_all()
+            await send(message)
+
+        await self.app(scope, receive, forgetting_send)
 
 
 def forget_session(request: Request, session_id: str | None = None) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import socket
 import sys
@@ -129,11 +128,7 @@ def run_workers(run: Callable[[list[socket.socket]], bool], host: str, port: int
 
 def _stop(slots: list[_Slot]) -> None:
     for slot in slots:
-        if slot.process.is_alive() and slot.process.pid is not None:
-            try:
-                os.kill(slot.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        slot.process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
     deadline = time.monotonic() + STOP_TIMEOUT_S
     for slot in slots:
         slot.process.join(max(0.0, deadline - time.monotonic()))

@@ -78,13 +78,13 @@ async def _episode_page(
     key = (user_id, show_id, limit, cursor, base)
     if show_id is not None and (body := pages.get(key)) is not None:
         return Response(body, media_type="application/json")
-    generation = pages.generation(show_id) if show_id is not None else 0
+    generation = pages.generation(show_id) if show_id is not None else None
     async with reading(db) as conn:
         rows, next_cursor = await episodes.list_episodes(
             conn, user_id=user_id, show_id=show_id, limit=limit, cursor=cursor
         )
     body = dumps({"items": [episodes.episode_json(r, base) for r in rows], "next_cursor": next_cursor})
-    if show_id is not None:
+    if show_id is not None and generation is not None:
         pages.put(key, show_id, generation, body)
     return Response(body, media_type="application/json")
 
