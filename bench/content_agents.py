@@ -8,8 +8,10 @@ from __future__ import annotations
 import random
 import time
 
-from aether.agents import pswa_offline, sca, tda_topics
-from aether.agents.pswa_script import ScriptRequest
+from aether.agents.pswa import offline as pswa_offline
+from aether.agents.pswa.script import ScriptRequest
+from aether.agents.sca import snippets as sca
+from aether.agents.tda import topics as tda_topics
 from aether.config import load_settings
 
 WORDS = [f"w{i}" for i in range(3000)]

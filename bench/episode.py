@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aether.agents import iga, music, vfa, video
+from aether.agents.iga import cover as iga
+from aether.agents.music import bed as music
+from aether.agents.vfa import voice as vfa
+from aether.agents.video import render as video
 from aether.config import load_settings
 from aether.media.script import parse_script
 from aether.providers.tts import load_voice

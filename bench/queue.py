@@ -44,23 +44,23 @@ PROCRASTINATE_CONCURRENCY = 20
 async def aether_worker(url: str, concurrency: int) -> None:
     from aether.config import load_settings
     from aether.db.pool import AsyncDatabase
-    from aether.queue.registry import TaskContext, task_handler
+    from aether.queue.tasks import NO_HOOKS, Blueprint, TaskContext
     from aether.queue.worker import Worker, WorkerOptions
 
-    @task_handler("bench.noop", agent=AGENT)
+    tasks = Blueprint()
+
+    @tasks.task("bench.noop", agent=AGENT)
     async def noop(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    @task_handler("bench.latency", agent=AGENT)
+    @tasks.task("bench.latency", agent=AGENT)
     async def latency(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
         return {"started": time.time()}
 
     settings = load_settings(database_url=url, pool_min_size=4, pool_max_size=8, log_level="WARNING")
-    from aether.queue import registry
-
-    handlers = {name: spec for name, spec in registry.HANDLERS.items() if spec.agent == AGENT}
     async with AsyncDatabase(settings, url, name="bench-worker") as db:
-        worker = Worker(settings, db, handlers, WorkerOptions(concurrency=concurrency, prefetch=concurrency))
+        options = WorkerOptions(concurrency=concurrency, prefetch=concurrency)
+        worker = Worker(settings, db, tasks.handlers, options, hooks=NO_HOOKS, once=None)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, worker.request_stop)
         run = asyncio.create_task(worker.run())

@@ -17,6 +17,7 @@ from aether.config import Settings, load_settings
 from aether.db import migrate as migrations
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import Database, connect
+from tests.agents.feed_server import FeedServer, start_feed_server, stop_feed_server
 
 TEMPLATE = "aether_template"
 LOCK_KEY = 0x7465737473  # serialises template builds and copies across xdist workers
@@ -157,3 +158,11 @@ def external_dsn() -> Iterator[str]:
     base, _, _ = dsn.rpartition("/")
     yield f"{base}/{name}"
     drop_database(dsn, name)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A local HTTP server of test feeds and articles (tests/fixtures/feeds)."""
+    state = start_feed_server()
+    yield state
+    stop_feed_server(state)

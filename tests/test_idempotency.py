@@ -25,7 +25,7 @@ from aether.idempotency import (
     prune_expired,
     run_once,
 )
-from aether.queue.registry import TaskContext
+from aether.queue.tasks import TaskContext
 
 
 class Shop:

@@ -39,7 +39,7 @@ from aether.errors import ValidationFailed
 if TYPE_CHECKING:
     from fastapi import Request, Response
 
-    from aether.queue.registry import TaskContext
+    from aether.queue.tasks import TaskContext
 
 Q = load_queries(__file__, "idempotency.sql")
 log = logging.getLogger(__name__)

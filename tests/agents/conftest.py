@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
-from tests.agents.feed_server import FeedServer, start_feed_server, stop_feed_server
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    state = start_feed_server()
-    yield state
-    stop_feed_server(state)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import uvicorn
 from aether.config import Settings
 from aether.db.pool import Database
 from aether.gateway.app import create_app
+from aether.run.hooks import HOOKS
 from tests.support import wait_for
 
 
@@ -43,7 +44,12 @@ class Gateway:
 def start_gateway(settings: Settings) -> tuple[Gateway, threading.Thread]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        create_app(settings, hooks=HOOKS),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

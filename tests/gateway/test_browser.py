@@ -16,8 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.demo import sample_server
-from aether.gateway import episodes as episodes_module
+from aether.run.demo import sample_server
 from tests.gateway.conftest import Gateway, start_gateway
 from tests.gateway.smtp import Inbox
 from tests.support import wait_for
@@ -63,18 +62,8 @@ def web(settings: Settings, smtp_server: tuple[Inbox, int]) -> Iterator[Gateway]
 
 @pytest.fixture
 def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """`aether worker` on the test database; the stand-in workflow's handlers when the real one is absent."""
-    episodes_module.load_workflow_definitions()
-    from aether.errors import NotFound
-    from aether.orchestrator import get_workflow
-
-    args = [sys.executable, "-m", "aether.cli", "worker", "--handlers", "aether.mail"]
-    try:
-        get_workflow("podcast_episode")
-    except NotFound:
-        import tests.gateway.standin_podcast  # noqa: F401  (registers the stand-in definition here too)
-
-        args[-1] = "aether.mail,tests.gateway.standin_podcast"
+    """`aether worker` on the test database."""
+    args = [sys.executable, "-m", "aether.cli", "worker"]
     assert settings.database_url is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
     env |= {

@@ -63,12 +63,18 @@ def gateway_url(settings: Settings) -> Iterator[str]:
     """The real gateway (aether.gateway.app.create_app, which includes the operations routes) served by
     uvicorn on a free port of 127.0.0.1."""
     from aether.gateway.app import create_app
+    from aether.run.hooks import HOOKS
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        create_app(settings, hooks=HOOKS),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

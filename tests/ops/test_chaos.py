@@ -29,9 +29,10 @@ from psycopg_pool import PoolTimeout
 from aether.config import Settings
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import AsyncDatabase
-from aether.demo import sample_server
 from aether.errors import DatabaseUnavailable
 from aether.gateway.app import create_app
+from aether.run.demo import sample_server
+from aether.run.hooks import HOOKS
 from tests.ops import fleet
 from tests.support import wait_for
 
@@ -275,7 +276,7 @@ RAW_ERRORS: dict[str, Exception] = {
 @pytest.fixture
 def failing_gateway(settings: Settings) -> Iterator[str]:
     """The real gateway app with one more route that raises the database error its path names."""
-    app = create_app(settings)
+    app = create_app(settings, hooks=HOOKS)
 
     async def fail(kind: str) -> None:
         raise RAW_ERRORS[kind]

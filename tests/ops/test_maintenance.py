@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aether.agents.maintenance import run_maintenance
 from aether.config import Settings
 from aether.ops.maintenance import JOBS, run_job
-from aether.queue.registry import PermanentError, TaskContext
+from aether.ops.tasks import run_maintenance
+from aether.queue.tasks import PermanentError, TaskContext
 from tests.support import run_aether
 
 ROUTINE = [name for name, job in JOBS.items() if job.default]

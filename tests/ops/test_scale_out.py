@@ -22,8 +22,8 @@ from psycopg.rows import dict_row
 
 from aether.config import load_settings
 from aether.db.pool import connect
-from aether.demo import sample_server
 from aether.queue import NewTask, enqueue_sync
+from aether.run.demo import sample_server
 from tests.ops import fleet
 from tests.queue.handlers_for_tests import AGENT, TABLES_SQL
 from tests.support import run_aether, wait_for

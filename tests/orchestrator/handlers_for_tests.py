@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aether.queue.registry import PermanentError, TaskContext, task_handler
+from aether.queue.tasks import Blueprint, PermanentError, TaskContext
 
 AGENT = "wftest"
 TABLES_SQL = """
@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS wftest_events (
   attempt INTEGER NOT NULL, what TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS wftest_flags (name TEXT PRIMARY KEY);
 """
+
+
+tasks = Blueprint()
 
 
 async def _event(ctx: TaskContext, what: str) -> None:
@@ -36,19 +39,19 @@ async def _flag(ctx: TaskContext, name: str) -> bool:
         return await cur.fetchone() is not None
 
 
-@task_handler("wftest.topic", agent=AGENT)
+@tasks.task("wftest.topic", agent=AGENT)
 async def topic(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     await _event(ctx, "ran")
     return {"title": f"All about {payload['query']}"}
 
 
-@task_handler("wftest.script", agent=AGENT)
+@tasks.task("wftest.script", agent=AGENT)
 async def script(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     await _event(ctx, "ran")
     return {"text": f"Welcome. Today: {payload['title']}."}
 
 
-@task_handler("wftest.cover", agent=AGENT)
+@tasks.task("wftest.cover", agent=AGENT)
 async def cover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     async def store() -> dict[str, Any]:
         async with ctx.db.connection() as conn:
@@ -69,7 +72,7 @@ async def cover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-@task_handler("wftest.voice", agent=AGENT)
+@tasks.task("wftest.voice", agent=AGENT)
 async def voice(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     await _event(ctx, "ran")
     if payload.get("needs_flag") and not await _flag(ctx, "voice-ready"):

@@ -8,14 +8,17 @@ from typing import Any
 
 import aether.orchestrator  # noqa: F401  (registers the engine's hooks)
 from aether.db.pool import AsyncDatabase
+from aether.orchestrator import HOOKS
 from aether.queue import lifecycle
 from aether.queue.lifecycle import Claimer, TaskRow
+from aether.queue.tasks import Hooks
 
 Result = Callable[[TaskRow], dict[str, Any]]
 
 
-def claimer(types: Sequence[str], worker: str = "sim-worker") -> Claimer:
-    return Claimer(worker=worker, types=list(types), lease_s=300.0)
+def claimer(types: Sequence[str], worker: str = "sim-worker", hooks: Hooks = HOOKS) -> Claimer:
+    """A claimer that runs the workflow engine's hooks (as a worker of Aether does)."""
+    return Claimer(worker=worker, types=list(types), lease_s=300.0, hooks=hooks)
 
 
 async def claim(db: AsyncDatabase, who: Claimer, batch: int = 100) -> list[TaskRow]:

@@ -9,6 +9,7 @@ import pytest
 from aether.db.pool import AsyncDatabase
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.orchestrator import (
+    HOOKS,
     Step,
     WorkflowDefinition,
     cancel_workflow,
@@ -19,8 +20,9 @@ from aether.orchestrator import (
     start_workflow,
     unregister_workflow,
 )
-from aether.queue import registry
+from aether.queue import cancel
 from aether.queue.lifecycle import TaskRow
+from aether.queue.tasks import NO_HOOKS
 from tests.orchestrator import sim
 
 NAME = "t_engine_podcast"
@@ -219,7 +221,7 @@ async def test_cancel_stops_pending_and_running_tasks(adb: AsyncDatabase) -> Non
     await sim.complete(adb, who, topic, handler_result(topic))
     [running] = await sim.claim(adb, sim.claimer(["t.script"]))  # script runs, cover still waits
     async with adb.connection() as conn:
-        result = await cancel_workflow(conn, wid)
+        result = await cancel_workflow(conn, wid, hooks=HOOKS)
     assert sorted(result.cancelled_steps) == ["cover", "script", "voice"]
     assert len(result.cancelled_tasks) == 2
     wf = await sim.workflow_row(adb, wid)
@@ -235,7 +237,7 @@ async def test_cancel_stops_pending_and_running_tasks(adb: AsyncDatabase) -> Non
     }
     async with adb.connection() as conn:
         with pytest.raises(Conflict, match="only running or failed workflows can be cancelled"):
-            await cancel_workflow(conn, wid)
+            await cancel_workflow(conn, wid, hooks=HOOKS)
     # the running handler finished anyway: its output is kept, so a retry does not redo it
     await sim.complete(adb, who, running, handler_result(running))
     assert (await sim.step_rows(adb, wid))["script"]["status"] == "completed"
@@ -306,16 +308,10 @@ async def test_a_crash_inside_the_completion_loses_and_doubles_nothing(adb: Asyn
 
 async def test_resume_records_steps_whose_hooks_never_ran(adb: AsyncDatabase) -> None:
     wid = await start(adb)
+    blind = sim.claimer(TYPES, hooks=NO_HOOKS)  # a worker that runs without the engine's hooks
+    [topic] = await sim.claim(adb, blind)
+    await sim.complete(adb, blind, topic, handler_result(topic))
     who = sim.claimer(TYPES)
-    saved = list(registry.ON_COMPLETE), list(registry.ON_FAIL)
-    registry.ON_COMPLETE.clear()
-    registry.ON_FAIL.clear()
-    try:  # a worker that runs without the engine's hooks
-        [topic] = await sim.claim(adb, who)
-        await sim.complete(adb, who, topic, handler_result(topic))
-    finally:
-        registry.ON_COMPLETE[:] = saved[0]
-        registry.ON_FAIL[:] = saved[1]
     assert (await sim.step_rows(adb, wid))["topic"]["status"] == "queued"
     async with adb.connection() as conn:
         moved = await resume_workflow(conn, wid)
@@ -327,12 +323,10 @@ async def test_resume_records_steps_whose_hooks_never_ran(adb: AsyncDatabase) ->
 
 
 async def test_a_task_cancelled_directly_fails_its_workflow(adb: AsyncDatabase) -> None:
-    from aether.queue import cancel
-
     wid = await start(adb)
     [task] = await sim.tasks_of(adb, wid)
     async with adb.transaction() as conn:
-        assert await cancel(conn, task["id"])
+        assert await cancel(conn, task["id"], hooks=HOOKS)
     assert (await sim.step_rows(adb, wid))["topic"]["status"] == "cancelled"
     wf = await sim.workflow_row(adb, wid)
     assert wf["status"] == "failed" and "step 'topic' was cancelled" in wf["error_message"]
@@ -345,7 +339,7 @@ async def test_a_task_cancelled_directly_fails_its_workflow(adb: AsyncDatabase) 
 async def test_unknown_and_malformed_ids(adb: AsyncDatabase) -> None:
     async with adb.connection() as conn:
         with pytest.raises(ValidationFailed, match="workflow_id must be a UUID"):
-            await cancel_workflow(conn, "not-a-uuid")
+            await cancel_workflow(conn, "not-a-uuid", hooks=HOOKS)
         with pytest.raises(NotFound):
             await retry_workflow(conn, "00000000-0000-0000-0000-000000000000")
         with pytest.raises(NotFound):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from aether.db.pool import AsyncDatabase
 from aether.errors import Conflict
 from aether.orchestrator import (
+    HOOKS,
     Step,
     WorkflowDefinition,
     cancel_workflow,
@@ -158,10 +159,10 @@ async def play(db: AsyncDatabase, shape: list[tuple[str, list[str]]], events: li
             elif kind == "cancel":
                 async with db.connection() as conn:
                     if states.cancellable(status):
-                        await cancel_workflow(conn, wid)
+                        await cancel_workflow(conn, wid, hooks=HOOKS)
                     else:
                         with pytest.raises(Conflict):
-                            await cancel_workflow(conn, wid)
+                            await cancel_workflow(conn, wid, hooks=HOOKS)
             else:
                 async with db.connection() as conn:
                     if states.retryable(status):

@@ -9,7 +9,8 @@ import pytest
 
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase, Database
-from aether.queue import registry
+from aether.idempotency import run_once
+from aether.queue.tasks import NO_HOOKS
 from aether.queue.worker import Worker, WorkerOptions
 from tests.queue import handlers_for_tests
 
@@ -58,9 +59,11 @@ async def start_worker(fast_settings: Settings, qtables: Database) -> AsyncItera
         settings = settings or fast_settings
         assert settings.database_url is not None
         db = await AsyncDatabase(settings, settings.database_url.get_secret_value()).open()
-        handlers = {t: h for t, h in registry.HANDLERS.items() if h.agent == handlers_for_tests.AGENT}
+        hooks = options.pop("hooks", NO_HOOKS)
         options.setdefault("listen", settings.database_listen)
-        worker = Worker(settings, db, handlers, WorkerOptions(**options))
+        worker = Worker(
+            settings, db, handlers_for_tests.tasks.handlers, WorkerOptions(**options), hooks=hooks, once=run_once
+        )
         task = asyncio.create_task(worker.run())
         running.append((worker, task, db))
         await asyncio.wait_for(worker.ready_event.wait(), 10)

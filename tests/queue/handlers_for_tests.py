@@ -9,7 +9,7 @@ import asyncio
 import os
 from typing import Any
 
-from aether.queue.registry import PermanentError, TaskContext, task_handler
+from aether.queue.tasks import Blueprint, PermanentError, TaskContext
 
 AGENT = "qtest"
 TABLES_SQL = """
@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS qtest_runs (
   started_at TIMESTAMP NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'));
 CREATE TABLE IF NOT EXISTS qtest_effects (id SERIAL PRIMARY KEY, task_id INTEGER NOT NULL);
 """
+
+
+tasks = Blueprint()
 
 
 def sum_squares(n: int) -> int:
@@ -32,12 +35,12 @@ async def _record(ctx: TaskContext, running: int | None = None) -> None:
         )
 
 
-@task_handler("qtest.noop", agent=AGENT)
+@tasks.task("qtest.noop", agent=AGENT)
 async def noop(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"echo": payload.get("n")}
 
 
-@task_handler("qtest.record", agent=AGENT)
+@tasks.task("qtest.record", agent=AGENT)
 async def record(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     running = None
     if payload.get("count_running"):
@@ -54,7 +57,7 @@ async def record(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"pid": os.getpid()}
 
 
-@task_handler("qtest.effect", agent=AGENT)
+@tasks.task("qtest.effect", agent=AGENT)
 async def effect(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     """A guarded side effect, then (first attempt with `hang`) a wait that only a kill ends."""
 
@@ -71,7 +74,7 @@ async def effect(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
-@task_handler("qtest.fail", agent=AGENT)
+@tasks.task("qtest.fail", agent=AGENT)
 async def fail(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     await _record(ctx)
     if payload.get("permanent"):
@@ -81,7 +84,7 @@ async def fail(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"attempt": ctx.attempt}
 
 
-@task_handler("qtest.wait_cancel", agent=AGENT)
+@tasks.task("qtest.wait_cancel", agent=AGENT)
 async def wait_cancel(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Runs until cancelled (cooperatively), or ignores cancellation when `stubborn`."""
     await _record(ctx)
@@ -92,14 +95,14 @@ async def wait_cancel(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, An
     return {}
 
 
-@task_handler("qtest.slow", agent=AGENT)
+@tasks.task("qtest.slow", agent=AGENT)
 async def slow(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     await _record(ctx)
     await asyncio.sleep(float(payload.get("seconds", 1.0)))
     return {"slept": payload.get("seconds", 1.0)}
 
 
-@task_handler("qtest.cpu", agent=AGENT)
+@tasks.task("qtest.cpu", agent=AGENT)
 async def cpu(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     n = int(payload["n"])
     in_pool = await ctx.run_cpu(sum_squares, n)

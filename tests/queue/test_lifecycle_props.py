@@ -17,6 +17,7 @@ from aether.db.pool import AsyncDatabase
 from aether.queue import NewTask, cancel, enqueue, lifecycle
 from aether.queue.control import retry
 from aether.queue.lifecycle import Claimer
+from aether.queue.tasks import NO_HOOKS
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def make_machine(db_settings: Settings) -> type[RuleBasedStateMachine]:
                     (row["id"],),
                 )
                 async with self.db.connection() as conn:
-                    return await lifecycle.rescue(conn)
+                    return await lifecycle.rescue(conn, hooks=NO_HOOKS)
 
             rescued = self.run(go())
             model = self.model[row["id"]]
@@ -142,7 +143,7 @@ def make_machine(db_settings: Settings) -> type[RuleBasedStateMachine]:
 
             async def go() -> bool:
                 async with self.db.transaction() as conn:
-                    return await cancel(conn, task_id)
+                    return await cancel(conn, task_id, hooks=NO_HOOKS)
 
             model = self.model[task_id]
             assert self.run(go()) == (model.status in ("pending", "in_progress"))

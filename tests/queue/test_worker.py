@@ -8,8 +8,9 @@ import pytest
 
 from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase
-from aether.queue import NewTask, cancel, enqueue, registry
+from aether.queue import NewTask, cancel, enqueue
 from aether.queue.limits import set_limit
+from aether.queue.tasks import Hooks
 from tests.queue.conftest import StartWorker
 from tests.queue.handlers_for_tests import AGENT
 from tests.queue.helpers import all_finished, status_is, task_row, until
@@ -24,10 +25,16 @@ def task(task_type: str, payload: dict[str, Any] | None = None, **kwargs: Any) -
     return NewTask(f"qtest.{task_type}", AGENT, payload or {}, **kwargs)
 
 
+class Recorded(list[tuple[str, int, Any, bool | None]]):
+    """The hooks' calls; `.hooks` are the hooks to hand to a worker or to `cancel`."""
+
+    hooks: Hooks
+
+
 @pytest.fixture
-def hooks() -> Any:
-    """Completion hooks that write into the finishing transaction (and are removed afterwards)."""
-    calls: list[tuple[str, int, Any, bool | None]] = []
+def hooks() -> Recorded:
+    """Completion hooks that write into the finishing transaction."""
+    calls = Recorded()
 
     async def on_complete(conn: AsyncConnection, row: dict[str, Any], result: dict[str, Any]) -> None:
         await conn.execute("INSERT INTO qtest_effects (task_id) VALUES (%s)", (row["id"],))
@@ -36,17 +43,14 @@ def hooks() -> Any:
     async def on_fail(conn: AsyncConnection, row: dict[str, Any], message: str, final: bool) -> None:
         calls.append(("fail", row["id"], message, final))
 
-    saved = (list(registry.ON_COMPLETE), list(registry.ON_FAIL))
-    registry.ON_COMPLETE[:] = [on_complete]
-    registry.ON_FAIL[:] = [on_fail]
-    yield calls
-    registry.ON_COMPLETE[:], registry.ON_FAIL[:] = saved
+    calls.hooks = Hooks(on_complete=(on_complete,), on_fail=(on_fail,))
+    return calls
 
 
 async def test_runs_tasks_and_completes_them_with_hooks(
-    adb: AsyncDatabase, start_worker: StartWorker, hooks: list[Any]
+    adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded
 ) -> None:
-    await start_worker(concurrency=4)
+    await start_worker(concurrency=4, hooks=hooks.hooks)
     ids = await put(adb, *(task("noop", {"n": i}) for i in range(10)))
     await until(lambda: all_finished(adb), what="all tasks finished")
     for i, task_id in enumerate(ids):
@@ -84,9 +88,9 @@ async def test_scheduled_task_waits_for_its_time(adb: AsyncDatabase, start_worke
 
 
 async def test_retries_with_backoff_then_fails_and_stays_visible(
-    adb: AsyncDatabase, start_worker: StartWorker, hooks: list[Any]
+    adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded
 ) -> None:
-    await start_worker(concurrency=2)
+    await start_worker(concurrency=2, hooks=hooks.hooks)
     failing, recovering = await put(adb, task("fail", max_attempts=3), task("fail", {"succeed_on": 2}, max_attempts=3))
     row = await until(lambda: status_is(adb, failing, "failed"))
     assert row["attempts"] == 3 and row["completed_at"] is not None
@@ -108,26 +112,24 @@ async def test_permanent_error_fails_at_once(adb: AsyncDatabase, start_worker: S
     assert row["attempts"] == 1 and "PermanentError: bad input" in row["last_error"]["message"]
 
 
-async def test_cancel_pending_and_running_tasks(
-    adb: AsyncDatabase, start_worker: StartWorker, hooks: list[Any]
-) -> None:
+async def test_cancel_pending_and_running_tasks(adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded) -> None:
     (later,) = await put(adb, task("record", scheduled_at=datetime.now(UTC) + timedelta(hours=1)))
     async with adb.transaction() as conn:
-        assert await cancel(conn, later)
+        assert await cancel(conn, later, hooks=hooks.hooks)
     assert (await task_row(adb, later))["status"] == "cancelled"
     assert ("fail", later, "cancelled", True) in hooks
 
-    await start_worker(concurrency=2)
+    await start_worker(concurrency=2, hooks=hooks.hooks)
     polite, stubborn = await put(adb, task("wait_cancel"), task("wait_cancel", {"stubborn": True}))
     await until(lambda: adb.fetch_one("SELECT 1 FROM qtest_runs HAVING count(*) = 2"))
     for task_id in (polite, stubborn):
         async with adb.transaction() as conn:
-            assert await cancel(conn, task_id)
+            assert await cancel(conn, task_id, hooks=hooks.hooks)
     for task_id in (polite, stubborn):
         row = await until(lambda task_id=task_id: status_is(adb, task_id, "cancelled"))
         assert row["cancel_requested"] and row["completed_at"] is not None
     async with adb.transaction() as conn:
-        assert not await cancel(conn, polite)
+        assert not await cancel(conn, polite, hooks=hooks.hooks)
     assert [c[3] for c in hooks if c[0] == "fail" and c[1] in (polite, stubborn)] == [True, True]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from aether.db import AsyncDatabase
-from aether.queue.registry import TaskContext, task_handler
+from aether.queue.tasks import Blueprint, TaskContext
 
 AGENT = "roletest"
 
@@ -25,6 +25,9 @@ ATTEMPTS = {
 }
 
 
+tasks = Blueprint()
+
+
 async def _refusal(db: AsyncDatabase, statement: str) -> str | None:
     """The SQLSTATE PostgreSQL refuses `statement` with (rolled back either way), or None."""
     try:
@@ -35,7 +38,7 @@ async def _refusal(db: AsyncDatabase, statement: str) -> str | None:
     return None
 
 
-@task_handler("roletest.whoami", agent=AGENT)
+@tasks.task("roletest.whoami", agent=AGENT)
 async def whoami(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     async with ctx.db.connection() as conn:
         cur = await conn.execute("SELECT current_user::text AS current, session_user::text AS session")

@@ -281,12 +281,12 @@ def test_database_role_none_keeps_the_urls_user(cli_env: dict[str, str], db: Dat
 
 @pytest.mark.slow
 def test_a_whole_episode_is_made_and_published_under_the_app_role(cli_env: dict[str, str], db: Database) -> None:
-    from aether.demo import sample_server
+    from aether.run.demo import sample_server
 
     env = {**cli_env, **QUICK}
     with (
         sample_server() as feed_url,
-        spawned(["worker", "--handlers", "aether.mail"], env),
+        spawned(["worker", "--handlers", "aether.podcasts.notifications"], env),
         gateway(env) as client,
     ):
         user_id, headers = _register(client)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aether.config import Settings
 from aether.db import AsyncDatabase
-from aether.queue.registry import TaskContext
+from aether.queue.tasks import TaskContext
 
 
 def task_context(

@@ -1,1 +1,1 @@
-"""One module per agent; each registers its task handlers with `aether.queue.registry.task_handler`."""
+"""One module per agent; each registers its task handlers with `aether.queue.tasks.task_handler`."""

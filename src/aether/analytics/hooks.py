@@ -2,9 +2,9 @@
 paid for: `tts_seconds` for speech a VFA task synthesized and `llm_tokens` for any task whose result reports
 `token_usage` (cached results record nothing, so a cache hit costs nothing in the figures either).
 
-Registered as queue completion hooks (aether.queue.registry), so the metric is written in the same
-transaction that finishes the task. A metric that cannot be written never fails the task: each hook
-runs in a savepoint and only logs its error.
+`HOOKS` are queue completion hooks (aether.queue.tasks.Hooks, composed in aether.run.wiring), so the
+metric is written in the same transaction that finishes the task. A metric that cannot be written never
+fails the task: each hook runs in a savepoint and only logs its error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from aether.analytics.recording import LLM_TOKENS, TASK_DURATION_SECONDS, TASK_FAILURES, TTS_SECONDS, record_async
 from aether.db import AsyncConnection
-from aether.queue.registry import JSON, on_task_complete, on_task_fail
+from aether.queue.tasks import JSON, Hooks
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ async def _now(conn: AsyncConnection) -> datetime:
     return now
 
 
-@on_task_complete
 async def record_task_completed(conn: AsyncConnection, row: dict[str, Any], result: JSON) -> None:
     try:
         async with conn.transaction():
@@ -86,7 +85,6 @@ async def _record_usage(conn: AsyncConnection, row: dict[str, Any], result: JSON
         await record_async(conn, LLM_TOKENS, int(tokens), agent, **dimensions, **_dimensions(row))
 
 
-@on_task_fail
 async def record_task_failed(conn: AsyncConnection, row: dict[str, Any], message: str, final: bool) -> None:
     try:
         async with conn.transaction():
@@ -101,3 +99,6 @@ async def record_task_failed(conn: AsyncConnection, row: dict[str, Any], message
                 )  # fmt: skip
     except Exception:
         log.exception("could not record the failure of task %s", row.get("id"))
+
+
+HOOKS = Hooks(on_complete=(record_task_completed,), on_fail=(record_task_failed,))

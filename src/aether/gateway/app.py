@@ -1,15 +1,14 @@
 """The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
 
-`create_app(settings)` builds it; the database pool opens in the lifespan (or pass `db=` an already
-open AsyncDatabase, which the app then does not close). Routers of other packages are included when
-their modules exist (`OPTIONAL_ROUTERS`, "module:attribute").
+`create_app(settings, hooks=...)` builds it; the database pool opens in the lifespan (or pass `db=` an
+already open AsyncDatabase, which the app then does not close). `hooks` are the queue hooks that run when
+the app cancels a task (aether.run.HOOKS). Its routers are named in `ROUTERS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,52 +21,34 @@ from aether import __version__
 from aether.config import Settings
 from aether.db import AsyncDatabase, open_async_database
 from aether.gateway import announce
+from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
+from aether.gateway.feed import FeedCache, FeedFastPath
+from aether.gateway.pages import admin as admin_pages
+from aether.gateway.pages import web
+from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, shows, subscribers
+from aether.queue.tasks import Hooks
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 
-# Routers that other packages provide; each is included when its module can be imported.
-OPTIONAL_ROUTERS: tuple[str, ...] = (
-    "aether.security.api:router",
-    "aether.ops.http:router",
-    "aether.ops.api:router",
-    "aether.analytics.router:router",
+ROUTERS: tuple[APIRouter, ...] = (
+    accounts.router,
+    shows.router,
+    episodes.create_router,
+    episodes.router,
+    subscribers.router,
+    media.router,
+    web.router,
+    admin.router,
+    admin_pages.router,
+    ops.router,
+    analytics.router,
 )
 
 
-def _gateway_routers() -> list[APIRouter]:
-    from aether.gateway.routers import accounts, episodes, media, shows, subscribers, web
-
-    return [
-        accounts.router,
-        shows.router,
-        episodes.create_router,
-        episodes.router,
-        subscribers.router,
-        media.router,
-        web.router,
-    ]
-
-
-def _optional_routers() -> list[APIRouter]:
-    found: list[APIRouter] = []
-    for spec in OPTIONAL_ROUTERS:
-        module_name, _, attribute = spec.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                continue
-            raise
-        router = getattr(module, attribute, None)
-        if isinstance(router, APIRouter):
-            found.append(router)
-    return found
-
-
-def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAPI:
+def create_app(settings: Settings, *, hooks: Hooks, db: AsyncDatabase | None = None) -> FastAPI:
     """The whole gateway for `settings`; the pool opens on start-up unless `db` is given."""
 
     @asynccontextmanager
@@ -107,21 +88,17 @@ def create_app(settings: Settings, *, db: AsyncDatabase | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.hooks = hooks
     if db is not None:
         app.state.db = db
     install_error_handlers(app)
-
-    from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
-    from aether.gateway.feed import FeedCache, FeedFastPath
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
     app.state.session_cache = announce.SessionCache(
         settings.session_cache_seconds, trust_ttl=not settings.database_listen
     )
     app.state.page_cache = announce.PageCache(settings.list_cache_seconds)
-    for router in _gateway_routers():
-        app.include_router(router)
-    for router in _optional_routers():
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(FeedFastPath, gateway=app)

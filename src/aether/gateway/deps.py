@@ -27,6 +27,7 @@ from aether.db import AsyncConnection, AsyncDatabase
 from aether.db.pool import current_actor
 from aether.gateway.announce import PageCache, SessionCache
 from aether.gateway.errors import Forbidden, Unauthorized
+from aether.queue.tasks import Hooks
 from aether.security.sessions import Session, authenticate, csrf_token, tokens_match
 
 SESSION_COOKIE = "aether_session"
@@ -89,8 +90,14 @@ async def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_hooks(request: Request) -> Hooks:
+    hooks: Hooks = request.app.state.hooks
+    return hooks
+
+
 DB = Annotated[AsyncDatabase, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+QueueHooks = Annotated[Hooks, Depends(get_hooks)]
 
 
 @asynccontextmanager

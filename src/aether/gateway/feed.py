@@ -21,10 +21,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aether.db import AsyncConnection, load_queries
 from aether.errors import AetherError, DatabaseUnavailable
-from aether.gateway import media_info, shows
 from aether.gateway.errors import DATABASE_ERRORS, aether_error_response, error_response
+from aether.podcasts import media_info, shows
 
-Q = load_queries(__file__, "episodes.sql")
+Q = load_queries(__file__, "feed.sql")
 
 FEED_PATH = re.compile(r"^/shows/([a-z0-9]+(?:-[a-z0-9]+)*)/feed\.xml$")
 MAX_ITEMS = 300

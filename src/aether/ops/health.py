@@ -1,4 +1,4 @@
-"""/healthz (the process is alive) and /readyz (the database answers and its schema is current).
+"""Readiness: the database answers and its schema is current (the gateway serves it as /readyz).
 
 A load balancer sends traffic only to ready gateways; an orchestrator restarts only unhealthy ones, so
 /healthz never touches the database.
@@ -10,27 +10,16 @@ import asyncio
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-
-from aether import __version__
 from aether.db import AsyncDatabase
 from aether.db.migrate import Migration, discover
 
 READY_TIMEOUT_S = 5.0
 RETRY_AFTER_S = 5
 
-router = APIRouter(tags=["operations"])
-
 
 @lru_cache(maxsize=1)
 def bundled_migrations() -> tuple[Migration, ...]:
     return tuple(discover())
-
-
-@router.get("/healthz", include_in_schema=False)
-async def healthz() -> dict[str, Any]:
-    return {"status": "ok", "version": __version__}
 
 
 async def readiness(db: AsyncDatabase | None) -> dict[str, Any]:
@@ -63,11 +52,3 @@ async def _applied(db: AsyncDatabase) -> dict[int, str]:
             return {}
         cur = await conn.execute("SELECT version, checksum FROM schema_migrations")
         return {int(r["version"]): str(r["checksum"]).strip() for r in await cur.fetchall()}
-
-
-@router.get("/readyz", include_in_schema=False)
-async def readyz(request: Request) -> JSONResponse:
-    report = await readiness(getattr(request.app.state, "db", None))
-    if report["ready"]:
-        return JSONResponse(report)
-    return JSONResponse(report, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})

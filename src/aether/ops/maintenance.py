@@ -3,7 +3,7 @@ log rotation, backups and restore tests. Each run is recorded in `maintenance_ru
 and outcome; one run of a job at a time across every machine (a unique index on running rows).
 
 The schedule lives in `periodic_tasks` (migration 0008): each job is a `maintenance.run` task of the
-`maintenance` agent (aether.agents.maintenance), so the scheduler and workers run them like any task.
+`maintenance` agent (aether.ops.tasks), so the scheduler and workers run them like any task.
 """
 
 from __future__ import annotations

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from aether.config import Settings
@@ -195,7 +193,7 @@ def _iso(value: Any) -> str | None:
 # ---- gathering ----------------------------------------------------------------------------------
 
 
-def _short_error(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -208,7 +206,7 @@ def gather_sync(conn: Connection | None, settings: Settings, dbs: Iterable[Datab
             with conn.transaction():
                 snapshot.rows[key] = [dict(r) for r in conn.execute(query, params).fetchall()]
         except psycopg.Error as exc:
-            snapshot.errors[key] = _short_error(exc)
+            snapshot.errors[key] = short_error(exc)
             if isinstance(exc, psycopg.OperationalError) and conn.closed:
                 snapshot.database_up = False
                 break
@@ -227,7 +225,7 @@ async def gather_async(
                 cur = await conn.execute(query, params)
                 snapshot.rows[key] = [dict(r) for r in await cur.fetchall()]
         except psycopg.Error as exc:
-            snapshot.errors[key] = _short_error(exc)
+            snapshot.errors[key] = short_error(exc)
             if isinstance(exc, psycopg.OperationalError) and conn.closed:
                 snapshot.database_up = False
                 break
@@ -463,27 +461,3 @@ def render(snapshot: Snapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
     return generate_latest(registry)
-
-
-# ---- the /metrics route -------------------------------------------------------------------------
-
-router = APIRouter(tags=["operations"])
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of the whole installation's figures."""
-    settings: Settings = request.app.state.settings
-    db: AsyncDatabase | None = getattr(request.app.state, "db", None)
-    dbs = [db] if db is not None else []
-    snapshot: Snapshot
-    if db is None:
-        snapshot = await gather_async(None, settings, dbs)
-    else:
-        try:
-            async with db.connection() as conn:
-                snapshot = await gather_async(conn, settings, dbs)
-        except Exception as exc:  # the database is down: still report what this process knows
-            snapshot = await gather_async(None, settings, dbs)
-            snapshot.errors["database"] = _short_error(exc)
-    return Response(content=render(snapshot), media_type=CONTENT_TYPE_LATEST)

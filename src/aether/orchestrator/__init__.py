@@ -1,9 +1,8 @@
 """CPOA: workflow definitions (a DAG of agent steps) and the engine that runs them on the queue.
 
-Importing this package registers the engine's completion hooks with the queue.
+`HOOKS` are the engine's queue hooks: a process that runs tasks of workflows hands them to its worker.
 """
 
-from aether.orchestrator import hooks as _hooks
 from aether.orchestrator.definitions import (
     DefinitionError,
     Step,
@@ -20,8 +19,10 @@ from aether.orchestrator.engine import (
     retry_workflow,
     start_workflow,
 )
+from aether.orchestrator.hooks import HOOKS
 
 __all__ = [
+    "HOOKS",
     "DefinitionError",
     "Step",
     "WorkflowDefinition",
@@ -35,5 +36,3 @@ __all__ = [
     "start_workflow",
     "unregister_workflow",
 ]
-
-del _hooks

@@ -34,7 +34,9 @@ from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.orchestrator import states
 from aether.orchestrator.definitions import WorkflowDefinition, get_workflow
 from aether.orchestrator.inputs import InputError, resolve
+from aether.queue.control import cancel as cancel_task
 from aether.queue.enqueue import NewTask, enqueue
+from aether.queue.tasks import Hooks
 
 Q = load_queries(__file__, "queries.sql")
 log = logging.getLogger(__name__)
@@ -328,11 +330,11 @@ class CancelResult:
 
 
 async def cancel_workflow(
-    conn: AsyncConnection, workflow_id: str, *, reason: str = "cancelled by user"
+    conn: AsyncConnection, workflow_id: str, *, hooks: Hooks, reason: str = "cancelled by user"
 ) -> CancelResult:
     """Cancel a running (or failed) workflow: its waiting steps are cancelled and the tasks of its
-    queued and running steps are cancelled in the queue (a running handler is told to stop)."""
-    from aether.queue import cancel as cancel_task
+    queued and running steps are cancelled in the queue (a running handler is told to stop; a pending
+    task's `hooks.on_fail` run, as for any cancelled task)."""
 
     workflow_id = _uuid(workflow_id)
     async with conn.transaction():
@@ -352,7 +354,7 @@ async def cancel_workflow(
         tasks: list[int] = []
         for step in steps:
             live_task = step["old_status"] in states.STEP_LIVE and step["task_id"] is not None
-            if live_task and await cancel_task(conn, step["task_id"]):
+            if live_task and await cancel_task(conn, step["task_id"], hooks=hooks):
                 tasks.append(step["task_id"])
     log.info("workflow %s cancelled", workflow_id, extra={"workflow_id": workflow_id})
     return CancelResult(workflow_id, [s["step_name"] for s in steps], tasks)

@@ -11,7 +11,7 @@ import psycopg
 from aether.db.pool import AsyncConnection
 from aether.db.queries import load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
-from aether.queue import registry
+from aether.queue.tasks import Hooks
 
 Q = load_queries(__file__, "control.sql")
 
@@ -20,9 +20,9 @@ CANCEL_CHANNEL = "aether_tasks_cancel"
 MAX_PAGE_SIZE = 1000
 
 
-async def cancel(conn: AsyncConnection, task_id: int) -> bool:
-    """Cancel a task in the caller's transaction. A pending task becomes `cancelled` at once (ON_FAIL
-    hooks run with final=True); a running one is flagged and its worker tells the handler to stop
+async def cancel(conn: AsyncConnection, task_id: int, *, hooks: Hooks) -> bool:
+    """Cancel a task in the caller's transaction. A pending task becomes `cancelled` at once (`hooks.on_fail`
+    run with final=True); a running one is flagged and its worker tells the handler to stop
     (ctx.cancel_event). False when the task is already finished (or does not exist)."""
     cur = await conn.execute(Q.cancel, {"id": task_id})
     row = await cur.fetchone()
@@ -30,7 +30,7 @@ async def cancel(conn: AsyncConnection, task_id: int) -> bool:
         return False
     old_status = row.pop("old_status")
     if old_status == "pending":
-        for hook in list(registry.ON_FAIL):
+        for hook in hooks.on_fail:
             await hook(conn, row, "cancelled", True)
     else:
         await conn.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, str(task_id)))

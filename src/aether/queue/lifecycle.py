@@ -1,7 +1,7 @@
 """A task's life on the queue: claim (with concurrency limits), heartbeat, complete, fail, release, rescue.
 
 Every function runs its statements in one transaction on the connection it is given, and calls the
-completion hooks of `aether.queue.registry` inside that transaction.
+`Hooks` it is given (the claimer's, for complete and fail) inside that transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from aether.db.pool import AsyncConnection
 from aether.db.queries import load_queries
-from aether.queue import registry
+from aether.queue.tasks import NO_HOOKS, Hooks
 
 Q = load_queries(__file__, "lifecycle.sql")
 log = logging.getLogger(__name__)
@@ -36,12 +36,14 @@ def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | No
 
 @dataclass(frozen=True)
 class Claimer:
-    """Who claims and what: the worker id, its agents (None = every agent) and the task types it runs."""
+    """Who claims and what: the worker id, its agents (None = every agent), the task types it runs, and the
+    hooks that run when one of its tasks completes or fails."""
 
     worker: str
     types: Sequence[str]
     agents: Sequence[str] | None = None
     lease_s: float = 30.0
+    hooks: Hooks = NO_HOOKS
 
     def params(self) -> dict[str, Any]:
         return {
@@ -140,9 +142,9 @@ async def release(conn: AsyncConnection, claimer: Claimer, ids: Sequence[int]) -
         return released
 
 
-async def _run_fail_hooks(conn: AsyncConnection, row: TaskRow, message: str) -> None:
+async def _run_fail_hooks(conn: AsyncConnection, hooks: Hooks, row: TaskRow, message: str) -> None:
     final = row["status"] != "pending"
-    for hook in list(registry.ON_FAIL):
+    for hook in hooks.on_fail:
         try:
             async with conn.transaction():
                 await hook(conn, row, message, final)
@@ -168,7 +170,7 @@ async def _complete_batch(
         # hooks lock workflow rows: a fixed order keeps two workers' batches from deadlocking
         rows = sorted(await cur.fetchall(), key=lambda r: (str(r.get("workflow_id") or ""), r["id"]))
         for row in rows:
-            for hook in list(registry.ON_COMPLETE):
+            for hook in claimer.hooks.on_complete:
                 try:
                     await hook(conn, row, results[row["id"]])
                 except Exception as exc:
@@ -184,7 +186,7 @@ async def complete(
     retry_base_s: float = 2.0,
     retry_max_s: float = 600.0,
 ) -> list[int]:
-    """Mark tasks completed with their results and call the ON_COMPLETE hooks, all in one transaction.
+    """Mark tasks completed with their results and call the claimer's on_complete hooks, all in one transaction.
 
     When a hook raises, the batch is rolled back and its tasks are completed one by one; the task whose
     hook raised gets a failed attempt instead (retried with back-off), so the workflow engine never misses
@@ -232,7 +234,7 @@ async def _fail_in_tx(
     updated = await cur.fetchone()
     if updated is None:
         return None
-    await _run_fail_hooks(conn, updated, message)
+    await _run_fail_hooks(conn, claimer.hooks, updated, message)
     if updated["status"] == "pending":
         await conn.execute("SELECT pg_notify('aether_tasks', %s)", (updated["agent_name"] or "",))
     return updated
@@ -248,19 +250,20 @@ async def fail(
     delay_s: float,
 ) -> TaskRow | None:
     """Record a failed attempt: back to pending after `delay_s` (outcome 'retry' with attempts left),
-    or 'failed' / 'cancelled' for good; ON_FAIL hooks run in the same transaction. None when the task
+    or 'failed' / 'cancelled' for good; the claimer's on_fail hooks run in the same transaction. None when the task
     was no longer this worker's (rescued meanwhile)."""
     async with conn.transaction():
         return await _fail_in_tx(conn, claimer, row, message, tb, outcome, delay_s)
 
 
-async def rescue(conn: AsyncConnection, *, batch: int = 100) -> list[TaskRow]:
-    """Retry (or fail, when out of attempts) the running tasks whose lease expired; returns them."""
+async def rescue(conn: AsyncConnection, *, hooks: Hooks, batch: int = 100) -> list[TaskRow]:
+    """Retry (or fail, when out of attempts) the running tasks whose lease expired, running `hooks.on_fail`
+    for each; returns them."""
     async with conn.transaction():
         cur = await conn.execute(Q.rescue, {"batch": batch})
         rows = list(await cur.fetchall())
         for row in rows:
-            await _run_fail_hooks(conn, row, row["last_error"]["message"])
+            await _run_fail_hooks(conn, hooks, row, row["last_error"]["message"])
         if any(row["status"] == "pending" for row in rows):
             await conn.execute("SELECT pg_notify('aether_tasks', '')")
     for row in rows:

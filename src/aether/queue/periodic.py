@@ -22,7 +22,9 @@ from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase
 from aether.db.queries import load_queries
 from aether.errors import DatabaseUnavailable, NotFound, ValidationFailed
+from aether.queue import lifecycle
 from aether.queue.enqueue import NewTask, enqueue, validate
+from aether.queue.tasks import Hooks
 
 Q = load_queries(__file__, "periodic.sql")
 log = logging.getLogger(__name__)
@@ -163,11 +165,9 @@ async def prune_ticks(db: AsyncDatabase, days: int = TICK_RETENTION_DAYS) -> int
     return await db.execute(Q.prune_ticks, {"days": days})
 
 
-async def run_scheduler(settings: Settings, db: AsyncDatabase, stop: asyncio.Event) -> None:
-    """The scheduler loop: fire due ticks, rescue expired leases, prune old ticks, until `stop` is set."""
-    from aether.queue import lifecycle, registry
-
-    registry.load_hooks()
+async def run_scheduler(settings: Settings, db: AsyncDatabase, stop: asyncio.Event, *, hooks: Hooks) -> None:
+    """The scheduler loop: fire due ticks, rescue expired leases (running `hooks` for them), prune old
+    ticks, until `stop` is set."""
     last_prune = 0.0
     loop = asyncio.get_running_loop()
     last_rescue = 0.0
@@ -176,7 +176,7 @@ async def run_scheduler(settings: Settings, db: AsyncDatabase, stop: asyncio.Eve
             await fire_due(db)
             if loop.time() - last_rescue >= settings.queue_rescue_interval_s:
                 async with db.connection() as conn:
-                    await lifecycle.rescue(conn)
+                    await lifecycle.rescue(conn, hooks=hooks)
                 last_rescue = loop.time()
             if loop.time() - last_prune > 3600:
                 await prune_ticks(db)

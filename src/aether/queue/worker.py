@@ -24,12 +24,11 @@ import logging
 import multiprocessing
 import os
 import pickle
-import signal
 import socket
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,10 +38,10 @@ from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase, connect_async
 from aether.errors import DatabaseUnavailable
 from aether.logs import task_id_var, workflow_id_var
-from aether.queue import lifecycle, registry
+from aether.queue import lifecycle
 from aether.queue.control import CANCEL_CHANNEL
 from aether.queue.lifecycle import Claimer, TaskRow
-from aether.queue.registry import HandlerSpec, PermanentError, TaskCancelled, TaskContext
+from aether.queue.tasks import JSON, HandlerSpec, Hooks, PermanentError, TaskCancelled, TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +54,6 @@ DB_ERRORS: tuple[type[Exception], ...] = (psycopg.Error, OSError, DatabaseUnavai
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def once_impl() -> Callable[..., Awaitable[Any]] | None:
-    """`aether.idempotency.run_once` when that module exists."""
-    try:
-        from aether import idempotency
-    except ModuleNotFoundError as exc:
-        if exc.name != "aether.idempotency":
-            raise
-        return None
-    fn: Callable[..., Awaitable[Any]] | None = getattr(idempotency, "run_once", None)
-    return fn
 
 
 class CpuPool:
@@ -124,9 +111,22 @@ class WorkerOptions:
     listen: bool = True
 
 
+OnceImpl = Callable[[TaskContext, str, Callable[[], Awaitable[JSON]]], Awaitable[JSON]]
+
+
 class Worker:
+    """Runs the `handlers` it is given; `hooks` run in the transaction that finishes each task, and `once`
+    is the idempotency guard behind `ctx.once` (aether.idempotency.run_once)."""
+
     def __init__(
-        self, settings: Settings, db: AsyncDatabase, handlers: dict[str, HandlerSpec], options: WorkerOptions
+        self,
+        settings: Settings,
+        db: AsyncDatabase,
+        handlers: Mapping[str, HandlerSpec],
+        options: WorkerOptions,
+        *,
+        hooks: Hooks,
+        once: OnceImpl | None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -138,6 +138,7 @@ class Worker:
             types=sorted(self.handlers),
             agents=sorted(agents) if agents else None,
             lease_s=settings.queue_lease_s,
+            hooks=hooks,
         )
         self.capacity = options.concurrency + options.prefetch
         self.ready: deque[TaskRow] = deque()
@@ -151,7 +152,7 @@ class Worker:
         self.hard_stop = asyncio.Event()
         self.ready_event = asyncio.Event()
         self.cpu = CpuPool(settings.worker_cpu_pool, settings.worker_cpu_workers)
-        self.once = once_impl()
+        self.once = once
         self.completed = 0
         self.failed = 0
         self._backlog = True
@@ -470,7 +471,7 @@ class Worker:
             await asyncio.sleep(self.settings.queue_rescue_interval_s)
             try:
                 async with self.db.connection() as conn:
-                    await lifecycle.rescue(conn)
+                    await lifecycle.rescue(conn, hooks=self.claimer.hooks)
             except DB_ERRORS as exc:
                 log.warning("rescue failed (%s)", exc)
 
@@ -547,54 +548,3 @@ class Worker:
         log.info(
             "worker %s stopped: %d completed, %d failed attempts", self.claimer.worker, self.completed, self.failed
         )
-
-
-def parse_list(value: str | None) -> list[str]:
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
-
-
-async def run_worker(
-    settings: Settings,
-    *,
-    agents: Sequence[str] | None = None,
-    concurrency: int | None = None,
-    prefetch: int = 0,
-    handler_modules: Sequence[str] = (),
-    hooks: bool = True,
-) -> Worker:
-    """Run a worker until SIGTERM/SIGINT (a second signal stops the tasks in hand at once)."""
-    from aether.db.connect import open_async_database
-    from aether.security.keys import check_master_key
-
-    handlers = registry.load_handlers(tuple(handler_modules))
-    if hooks:
-        registry.load_hooks()
-    concurrency = concurrency or settings.worker_concurrency
-    db = await open_async_database(settings, name="aether-worker")
-    try:
-        # a missing or wrong master key stops the worker at start, naming the key ids
-        await check_master_key(db, settings)
-        options = WorkerOptions(
-            agents=list(agents) if agents else None,
-            concurrency=concurrency,
-            prefetch=prefetch,
-            listen=settings.database_listen,
-        )
-        worker = Worker(settings, db, handlers, options)
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signame: str) -> None:
-            hard = worker.stop_event.is_set()
-            log.info("%s: %s", signame, "stopping the tasks in hand" if hard else "finishing the tasks in hand")
-            worker.request_stop(hard=hard)
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal, sig.name)
-        try:
-            await worker.run()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-        return worker
-    finally:
-        await db.close()

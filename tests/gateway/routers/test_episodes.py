@@ -6,40 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from aether.db.pool import Database
-from aether.errors import NotFound
-from aether.gateway import episodes as episodes_module
-from aether.orchestrator import Step, WorkflowDefinition, get_workflow, register_workflow, unregister_workflow
 from tests.gateway.conftest import create_show, register
-
-
-@pytest.fixture(autouse=True)
-def podcast_workflow() -> Iterator[None]:
-    """The real `podcast_episode` definition when installed; else a two-step stand-in with its shape."""
-    episodes_module.load_workflow_definitions()
-    try:
-        get_workflow("podcast_episode")
-        yield
-        return
-    except NotFound:
-        pass
-    register_workflow(
-        WorkflowDefinition(
-            "podcast_episode",
-            1,
-            steps=[
-                Step("script", "standin.script", "standin", inputs={"topic": "$params.topic"}),
-                Step("audio", "standin.audio", "standin", after=["script"], inputs={"x": "$steps.script.text"}),
-            ],
-        )
-    )
-    yield
-    unregister_workflow("podcast_episode")
 
 
 def _post(client: httpx.Client, auth: dict, show_id: int, body: dict, key: str | None) -> httpx.Response:

@@ -65,7 +65,7 @@ CREATE INDEX IF NOT EXISTS idx_episodes_published ON episodes (published_at DESC
 
 -- An episode follows its workflow: completed -> published, failed or cancelled -> failed. Publishing
 -- enqueues (same transaction, de-duplicated) the `mail.notify_episode` task that mails the show's
--- confirmed subscribers (handler in aether.mail).
+-- confirmed subscribers (handler in aether.podcasts.notifications).
 CREATE OR REPLACE FUNCTION aether_episode_follow_workflow() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

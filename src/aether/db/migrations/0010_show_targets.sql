@@ -1,12 +1,12 @@
 -- 0010 scheduled shows and publishing targets: where a show's episodes are published besides its feed
 -- (Telegram chats, YouTube, the WebSub hub), and the bookkeeping that lets a show's cron schedule start
--- each episode exactly once (the periodic task `shows.tick`, handler in aether.workflows.schedule).
+-- each episode exactly once (the periodic task `shows.tick`, handler in aether.podcasts.schedule).
 
 SET LOCAL timezone TO 'UTC';
 
 -- ---------------------------------------------------------------------------------------------
 -- shows.targets: {"telegram": {"chat_ids": [...]}, "youtube": {...}, "websub": true}; the shape is
--- checked by aether.workflows.targets (through the gateway's show API); here only that it is an object.
+-- checked by aether.podcasts.targets (through the gateway's show API); here only that it is an object.
 -- ---------------------------------------------------------------------------------------------
 ALTER TABLE shows ADD COLUMN IF NOT EXISTS targets JSONB NOT NULL DEFAULT '{}'::jsonb;
 DO $$ BEGIN

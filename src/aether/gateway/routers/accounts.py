@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from aether.db import jsonable
 from aether.errors import NotFound
-from aether.gateway import accounts, serialize
 from aether.gateway.deps import DB, AdminUser, AppSettings, CurrentUser, client_ip, forget_session
-from aether.gateway.models import LoginIn, Preferences, RegisterIn
-from aether.security import sessions
+from aether.podcasts.models import LoginIn, Preferences, RegisterIn
+from aether.security import accounts, sessions
 from aether.security.sessions import csrf_token
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -22,7 +22,7 @@ USER_KEYS = ("id", "email", "display_name", "role")
 async def register(body: RegisterIn, db: DB) -> dict[str, Any]:
     async with db.transaction() as conn:
         user = await accounts.register(conn, body.email, body.password, body.display_name)
-    return {"user": serialize.row(user, (*USER_KEYS, "created_at"))}
+    return {"user": jsonable.row(user, (*USER_KEYS, "created_at"))}
 
 
 @router.post("/sessions", status_code=201, summary="Log in: a bearer token for API clients")
@@ -42,8 +42,8 @@ async def login(body: LoginIn, request: Request, db: DB, settings: AppSettings) 
         "token": token,
         "token_type": "bearer",
         "session_id": str(session["session_id"]),
-        "expires_at": serialize.value(session["expires_at"]),
-        "user": serialize.row(user, USER_KEYS),
+        "expires_at": jsonable.value(session["expires_at"]),
+        "user": jsonable.row(user, USER_KEYS),
     }
 
 
@@ -52,7 +52,7 @@ async def me(user: CurrentUser) -> dict[str, Any]:
     return {
         "user": {"id": user.user_id, "email": user.email, "display_name": user.display_name, "role": user.role},
         "session_id": user.session_id,
-        "expires_at": serialize.value(user.expires_at),
+        "expires_at": jsonable.value(user.expires_at),
         "preferences": user.preferences,
         "csrf_token": csrf_token(user.token),
     }
@@ -76,7 +76,7 @@ async def put_preferences(body: Preferences, user: CurrentUser, db: DB, request:
 async def list_sessions(user: CurrentUser, db: DB) -> dict[str, Any]:
     async with db.connection() as conn:
         rows = await sessions.list_sessions(conn, user.user_id)
-    items = [serialize.row(r) | {"current": str(r["session_id"]) == user.session_id} for r in rows]
+    items = [jsonable.row(r) | {"current": str(r["session_id"]) == user.session_id} for r in rows]
     return {"items": items}
 
 
@@ -106,7 +106,7 @@ async def admin_users(admin: AdminUser, db: DB) -> dict[str, Any]:
     async with db.connection() as conn:
         cur = await conn.execute(accounts.Q.list_users)
         rows = await cur.fetchall()
-    return {"items": [serialize.row(r) for r in rows]}
+    return {"items": [jsonable.row(r) for r in rows]}
 
 
 def _is_uuid(value: str) -> bool:

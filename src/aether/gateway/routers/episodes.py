@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from aether.gateway import episodes
+from aether.db.jsonable import dumps
 from aether.gateway.announce import PageCache
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url, reading
-from aether.gateway.models import EpisodeIn
-from aether.gateway.serialize import JSON, dumps
+from aether.gateway.serialize import JSON
 from aether.idempotency import idempotent_route
+from aether.podcasts import episodes
+from aether.podcasts.models import EpisodeIn
 
 create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route())
 router = APIRouter(prefix="/v1", tags=["episodes"])

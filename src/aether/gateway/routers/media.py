@@ -14,8 +14,9 @@ from fastapi.responses import Response
 from aether.config import Settings
 from aether.db import AsyncDatabase
 from aether.errors import NotFound
-from aether.gateway import delivery, episodes, media_info, objects
+from aether.gateway import delivery, objects
 from aether.gateway.deps import DB, AppSettings, client_ip
+from aether.podcasts import episodes, media_info
 
 router = APIRouter(tags=["media"])
 log = logging.getLogger(__name__)

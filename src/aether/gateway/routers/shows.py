@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
-from aether.gateway import shows
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
-from aether.gateway.models import ShowIn, ShowPatch
-from aether.gateway.pagination import decode_cursor, encode_cursor
+from aether.podcasts import shows
+from aether.podcasts.models import ShowIn, ShowPatch
 
 router = APIRouter(prefix="/v1/shows", tags=["shows"])
 

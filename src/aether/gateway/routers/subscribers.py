@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
+from aether.db import jsonable
+from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import NotFound, ValidationFailed
-from aether.gateway import serialize, shows, subscribers
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
-from aether.gateway.models import Strict, SubscribeIn
-from aether.gateway.pagination import decode_cursor, encode_cursor
+from aether.podcasts import shows, subscribers
+from aether.podcasts.models import Strict, SubscribeIn
 
 router = APIRouter(prefix="/v1", tags=["subscribers"])
 
@@ -63,7 +64,7 @@ async def list_subscribers(
         )
         rows = [dict(r) for r in await cur.fetchall()]
     next_cursor = encode_cursor((rows[limit - 1]["id"],)) if len(rows) > limit else None
-    return {"items": [serialize.row(r) for r in rows[:limit]], "next_cursor": next_cursor}
+    return {"items": [jsonable.row(r) for r in rows[:limit]], "next_cursor": next_cursor}
 
 
 @router.delete("/shows/{show_id}/subscribers/{subscriber_id}", status_code=204, summary="Remove a subscriber")

@@ -1,0 +1,1 @@
+"""aether.agents.music.bed."""

@@ -1,0 +1,1 @@
+"""aether.agents.vfa.voice."""

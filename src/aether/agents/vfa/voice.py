@@ -1,0 +1,250 @@
+"""VFA, the Voice Forge Agent: a script in, a finished, listenable episode out.
+
+Task `vfa.synthesize` (agent "vfa"):
+
+    payload  {"script": {...} | {"script": {...}},   # PSWA's script (see aether.media.script)
+              "cover_uri": str?,                    # cover art to embed (IGA's output)
+              "music": {"bed_uri", "intro_uri", "outro_uri"} | {"seed": str} | false?}   # music agent's output
+    result   {"audio_asset_id", "audio_uri", "opus_asset_id", "opus_uri", "transcript_asset_id",
+              "transcript_uri", "chapters_asset_id", "chapters_uri", "duration_s", "loudness_lufs",
+              "true_peak_dbtp", "voices", "render_key", "cached", "assets": {role: {id, uri}}}
+
+The same inputs (script, voices, music, cover, mastering settings) give the same render key; a second
+run finds the assets of the first by that key and renders nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aether.config import Settings
+from aether.db import Database
+from aether.errors import ValidationFailed
+from aether.media.audio import read_wav
+from aether.media.episode import AudioOptions, Progress, render_episode_audio
+from aether.media.music import MusicParts, render_music
+from aether.media.script import Script, parse_script
+from aether.media.tags import tag_cover
+from aether.providers.tts import VoiceSettings, default_threads, host_voices
+from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.storage import (
+    Asset,
+    ObjectStore,
+    PendingAsset,
+    assets_for_render,
+    assets_for_render_async,
+    by_role,
+    record_all,
+    record_all_async,
+)
+
+ENGINE_VERSION = "vfa-1"
+ROLES = ("audio", "opus", "transcript", "chapters")
+
+
+tasks = Blueprint()
+
+
+@dataclass(frozen=True)
+class VoiceJob:
+    script: Script
+    voices: list[VoiceSettings]
+    music: dict[str, Any] | None  # {"bed_uri", "intro_uri", "outro_uri"} or {"seed"}; None = no music
+    cover_uri: str | None
+    options: AudioOptions
+    render_key: str
+
+
+def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
+    """Validate the payload and work out everything the render depends on (no rendering yet)."""
+    if not isinstance(payload, Mapping):
+        raise ValidationFailed("the payload must be a JSON object", field="payload")
+    if "script" not in payload:
+        raise ValidationFailed("payload.script is required (PSWA's script JSON)", field="script")
+    script = parse_script(payload["script"])
+    cover_uri = payload.get("cover_uri")
+    if cover_uri is not None and (not isinstance(cover_uri, str) or not cover_uri):
+        raise ValidationFailed("cover_uri must be an object URI", field="cover_uri")
+    music = _music_ref(settings, payload.get("music"), script)
+    voices = host_voices(settings, len(script.hosts))
+    options = AudioOptions(
+        loudness_lufs=settings.audio_loudness_lufs,
+        true_peak_dbtp=settings.audio_true_peak_dbtp,
+        mp3_bitrate=settings.audio_mp3_bitrate,
+        opus_bitrate=settings.audio_opus_bitrate,
+        threads=default_threads(settings),
+    )
+    key_source = {
+        "engine": ENGINE_VERSION,
+        "script": script.fingerprint(),
+        "voices": [v.as_dict() | {"model_bytes": v.model.stat().st_size} for v in voices],
+        "music": music,
+        "cover": cover_uri,
+        "options": [options.loudness_lufs, options.true_peak_dbtp, options.mp3_bitrate, options.opus_bitrate],
+    }
+    render_key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
+    return VoiceJob(script, voices, music, cover_uri, options, render_key)
+
+
+def _music_ref(settings: Settings, raw: Any, script: Script) -> dict[str, Any] | None:
+    if raw is False or not settings.music_enabled:
+        return None
+    if raw is None or raw is True:
+        return {"seed": f"{script.show_title}|{script.episode_title}"}
+    if isinstance(raw, Mapping) and isinstance(raw.get("music"), Mapping):
+        raw = raw["music"]
+    if isinstance(raw, Mapping):
+        uris = {k: raw.get(k) for k in ("bed_uri", "intro_uri", "outro_uri")}
+        if all(isinstance(v, str) and v for v in uris.values()):
+            return uris
+        if isinstance(raw.get("seed"), str) and raw["seed"]:
+            return {"seed": raw["seed"]}
+    raise ValidationFailed(
+        "music must be the music agent's output ({bed_uri, intro_uri, outro_uri}), {seed}, or false", field="music"
+    )
+
+
+def _load_music(store: ObjectStore, ref: dict[str, Any] | None) -> MusicParts | None:
+    if ref is None:
+        return None
+    if "seed" in ref:
+        return render_music(str(ref["seed"]))
+    parts = []
+    for key in ("bed_uri", "intro_uri", "outro_uri"):
+        samples, rate = read_wav(store.get_bytes(ref[key]))
+        if rate != 44100:
+            raise ValidationFailed(f"music.{key} must be 44.1 kHz (got {rate} Hz)", field=f"music.{key}")
+        parts.append(samples)
+    return MusicParts(parts[0], parts[1], parts[2])
+
+
+def render_and_store(settings: Settings, job: VoiceJob, progress: Progress | None = None) -> list[PendingAsset]:
+    """Render the episode audio and store its four objects (CPU-bound: runs in the worker's CPU pool)."""
+    store = ObjectStore.from_settings(settings)
+    cover = tag_cover(store.get_bytes(job.cover_uri)) if job.cover_uri else None
+    music = _load_music(store, job.music)
+    work_root = settings.home / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="vfa-", dir=work_root))
+    try:
+        result = render_episode_audio(
+            job.script,
+            workdir,
+            voices=job.voices,
+            music=music,
+            cover_jpeg=cover,
+            options=job.options,
+            progress=progress,
+        )
+        script = job.script
+        common: dict[str, Any] = {
+            "agent": "vfa",
+            "render_key": job.render_key,
+            "title": script.episode_title,
+            "source_urls": list(script.source_urls) or None,
+        }
+        audio_facts = common | {
+            "duration_s": round(result.duration_s, 3),
+            "provider": "piper",
+            "model": sorted({v.model.name for v in job.voices}),
+            "voice": result.voices[0],
+            "voices": result.voices,
+            "sample_rate": 44100,
+            "channels": 1,
+            "loudness_lufs": result.loudness_lufs,
+        }
+        return [
+            PendingAsset(
+                "audio",
+                f"{script.episode_title} (MP3)",
+                "audio",
+                store.put_file(result.mp3, mime_type="audio/mpeg"),
+                audio_facts | {"bitrate_kbps": job.options.mp3_bitrate, "true_peak_dbtp": result.true_peak_dbtp},
+            ),
+            PendingAsset(
+                "opus",
+                f"{script.episode_title} (Opus)",
+                "audio",
+                store.put_file(result.opus, mime_type="audio/ogg"),
+                audio_facts | {"bitrate_kbps": job.options.opus_bitrate, "true_peak_dbtp": result.opus_true_peak_dbtp},
+            ),
+            PendingAsset(
+                "transcript",
+                f"{script.episode_title} (transcript)",
+                "transcript",
+                store.put_file(result.transcript, mime_type="text/vtt"),
+                common | {"duration_s": round(result.duration_s, 3)},
+            ),
+            PendingAsset(
+                "chapters",
+                f"{script.episode_title} (chapters)",
+                "chapters",
+                store.put_file(result.chapters, mime_type="application/json+chapters"),
+                common | {"duration_s": round(result.duration_s, 3)},
+            ),
+        ]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def result_of(assets: Mapping[str, Asset], job: VoiceJob, *, cached: bool) -> dict[str, Any]:
+    audio = assets["audio"]
+    out: dict[str, Any] = {}
+    for role in ROLES:
+        out[f"{role}_asset_id"] = assets[role].id
+        out[f"{role}_uri"] = assets[role].uri
+    out |= {
+        "duration_s": audio.metadata.get("duration_s"),
+        "loudness_lufs": audio.metadata.get("loudness_lufs"),
+        "true_peak_dbtp": audio.metadata.get("true_peak_dbtp"),
+        "voices": audio.metadata.get("voices"),
+        "title": job.script.episode_title,
+        "render_key": job.render_key,
+        "cached": cached,
+        "assets": {role: {"id": assets[role].id, "uri": assets[role].uri, "type": assets[role].type} for role in ROLES},
+    }
+    return out
+
+
+def synthesize_episode(
+    settings: Settings,
+    db: Database,
+    payload: Mapping[str, Any],
+    *,
+    workflow_id: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The whole VFA step without a worker (tests, benchmarks, the CLI)."""
+    job = plan(settings, payload)
+    with db.connection() as conn:
+        existing = by_role(assets_for_render(conn, job.render_key))
+    if all(role in existing for role in ROLES):
+        return result_of(existing, job, cached=True)
+    pending = render_and_store(settings, job, progress)
+    with db.transaction() as conn:
+        recorded = record_all(conn, pending, workflow_id)
+    return result_of(recorded, job, cached=False)
+
+
+@tasks.task("vfa.synthesize", agent="vfa")
+async def handle_synthesize(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        job = plan(ctx.settings, payload)
+    except ValidationFailed as exc:
+        raise PermanentError(str(exc)) from exc
+    async with ctx.db.connection() as conn:
+        existing = by_role(await assets_for_render_async(conn, job.render_key))
+    if all(role in existing for role in ROLES):
+        return result_of(existing, job, cached=True)
+    ctx.raise_if_cancelled()
+    pending = await ctx.run_cpu(render_and_store, ctx.settings, job)
+    async with ctx.db.transaction() as conn:
+        recorded = await record_all_async(conn, pending, ctx.workflow_id)
+    return result_of(recorded, job, cached=False)

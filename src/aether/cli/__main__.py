@@ -1,0 +1,5 @@
+"""`python -m aether.cli`: the `aether` command."""
+
+from aether.cli import main
+
+main()

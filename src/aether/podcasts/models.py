@@ -1,0 +1,123 @@
+"""Request bodies of the API: every model rejects unknown fields and names the field that breaks a rule."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from aether.podcasts.targets import PublishTargets
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+LANGUAGE_RE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+SLUG_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 320 or not EMAIL_RE.match(value):
+        raise ValueError("must be an email address like name@example.org")
+    return value
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _cron(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    from croniter import croniter
+
+    if not croniter.is_valid(value.strip()):
+        raise ValueError("must be a cron expression with 5 fields, e.g. '0 6 * * 1'")
+    return value.strip()
+
+
+Email = Annotated[str, AfterValidator(_email)]
+HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE_RE, max_length=16)]
+Cron = Annotated[str | None, AfterValidator(_cron)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterIn(Strict):
+    model_config = ConfigDict(extra="forbid")  # passwords are taken exactly as typed
+
+    email: Email
+    password: str = Field(min_length=8, max_length=1024)
+    display_name: str | None = Field(None, max_length=200)
+
+
+class LoginIn(Strict):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Preferences(Strict):
+    """Defaults for new episodes, kept with the session."""
+
+    hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
+    voice: str | None = Field(None, min_length=1, max_length=100)
+    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: int | None = Field(None, ge=1, le=120)
+    language: Language | None = None
+
+
+class ShowIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    slug: str | None = Field(None, min_length=1, max_length=80, pattern=SLUG_RE)
+    description: str = Field("", max_length=4000)
+    author: str = Field("", max_length=200)
+    owner_email: Email | None = None
+    language: Language = "en"
+    category: str = Field("Technology", min_length=1, max_length=100)
+    explicit: bool = False
+    hosts: list[Name] = Field(default_factory=list, max_length=4)
+    sources: list[HttpUrl] = Field(default_factory=list, max_length=50)
+    schedule: Cron = Field(None, max_length=100)
+    targets: PublishTargets = Field(default_factory=PublishTargets)
+
+
+class ShowPatch(Strict):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    author: str | None = Field(None, max_length=200)
+    owner_email: Email | None = None
+    language: Language | None = None
+    category: str | None = Field(None, min_length=1, max_length=100)
+    explicit: bool | None = None
+    hosts: list[Name] | None = Field(None, max_length=4)
+    sources: list[HttpUrl] | None = Field(None, max_length=50)
+    schedule: Cron = Field(None, max_length=100)
+    targets: PublishTargets | None = None  # replaces the show's targets whole; null = no targets
+
+
+class EpisodeIn(Strict):
+    """A new episode: what it is about; unset fields come from the session's preferences, then the show."""
+
+    topic: str = Field(min_length=3, max_length=500)
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=4000)
+    episode_type: Literal["full", "trailer", "bonus"] = "full"
+    hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
+    voice: str | None = Field(None, min_length=1, max_length=100)
+    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: int | None = Field(None, ge=1, le=120)
+    language: Language | None = None
+    sources: list[HttpUrl] | None = Field(None, max_length=50)
+    video: bool = False
+
+
+class SubscribeIn(Strict):
+    email: Email

@@ -1,0 +1,204 @@
+"""The `release` step of an episode with publishing targets: the episode goes out, then to each platform.
+
+Task `publish.release` (agent "publish"), after the voice, cover and video steps (see
+`aether.podcasts.plan`):
+
+    payload  {"params": the workflow's parameters (episode_id, show_id, publish = the show's targets ...),
+              "voice": the voice step's output, "video": the video step's output, "cover": the cover's,
+              "platforms": ["telegram", "youtube", "websub"] (those that follow)}
+    result   {"episode_id", "published": true when this run published it, "page_url", "feed_url",
+              "telegram": {telegram.publish payload}, "youtube": {...}, "websub": {...}}
+
+In one transaction the episode becomes `published` (processing -> published, a conditional UPDATE; the
+trigger of migration 0009 records `episodes_published` on that change, once), its media are linked
+(the gateway's `link_assets`, so the feed lists it at once) and its subscribers' mail is enqueued (the
+same de-duplicated `mail.notify_episode` task the workflow's completion would have enqueued). A re-run
+changes nothing and builds the same payloads. Each platform step then posts under the idempotency guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aether.agents.publishing.common import agent_config
+from aether.config import Settings
+from aether.db import AsyncConnection, load_queries
+from aether.errors import NotFound, ValidationFailed
+from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
+from aether.podcasts.targets import PublishTargets, parse_targets
+from aether.queue.enqueue import NewTask, enqueue
+from aether.queue.tasks import JSON, Blueprint, PermanentError, TaskContext
+
+Q = load_queries(__file__, "release.sql")
+log = logging.getLogger(__name__)
+
+MAIL_TASK = "mail.notify_episode"
+
+
+tasks = Blueprint()
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _output(payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _required(output: Mapping[str, Any], key: str, step: str) -> Any:
+    value = output.get(key)
+    if value is None or value == "":
+        raise ValidationFailed(f"the {step} step's output has no {key}", field=f"{step}.{key}")
+    return value
+
+
+def links(settings: Settings, episode: Mapping[str, Any]) -> tuple[str, str]:
+    """(episode page URL, show feed URL) as the gateway serves them."""
+    from aether.podcasts.shows import feed_path
+
+    base = public_url(settings)
+    return f"{base}/episodes/{episode['id']}", base + feed_path(str(episode["show_slug"]))
+
+
+async def chapter_list(settings: Settings, chapters_uri: str | None) -> list[dict[str, Any]]:
+    """The episode's chapters as the youtube agent wants them: [{start, title}], increasing starts."""
+    if not chapters_uri:
+        return []
+    from aether.media.chapters import from_json
+    from aether.storage import ObjectStore
+
+    data = await asyncio.to_thread(ObjectStore.from_settings(settings).get_bytes, chapters_uri)
+    try:
+        chapters = from_json(data.decode())
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed(
+            f"the chapters at {chapters_uri} cannot be read: {exc}", field="voice.chapters_uri"
+        ) from None
+    out: list[dict[str, Any]] = []
+    for chapter in chapters:
+        if chapter.title.strip() and (not out or chapter.start > out[-1]["start"]):
+            out.append({"start": round(chapter.start, 3), "title": chapter.title.strip()})
+    return out
+
+
+def telegram_payload(
+    targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any], voice: Mapping[str, Any],
+    cover: Mapping[str, Any],
+) -> JSON:  # fmt: skip
+    assert targets.telegram is not None
+    return {
+        **common,
+        "chat_ids": list(targets.telegram.chat_ids),
+        "performer": _text(episode.get("show_author")) or _text(episode.get("show_title")) or "Aether",
+        "audio": _required(voice, "audio_uri", "voice"),
+        "cover": cover.get("cover_uri"),
+        "duration_seconds": voice.get("duration_s"),
+    }
+
+
+async def youtube_payload(
+    ctx: TaskContext, targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any],
+    params: Mapping[str, Any], voice: Mapping[str, Any], video: Mapping[str, Any], cover: Mapping[str, Any],
+) -> JSON:  # fmt: skip
+    """Show settings first, then the youtube agent's `config`, then YouTube's safe defaults."""
+    target = targets.youtube
+    assert target is not None
+    if not video.get("video_uri"):
+        raise ValidationFailed(
+            "the YouTube target needs the episode video, but the video step rendered none", field="video.video_uri"
+        )
+    config = await agent_config(ctx.db, "youtube")
+
+    def pick(name: str, default: Any) -> Any:
+        chosen = getattr(target, name)
+        return chosen if chosen is not None else config.get(name, default)
+
+    return {
+        **common,
+        "video": video["video_uri"],
+        "short": video.get("clip_uri") if target.shorts else None,
+        "cover": cover.get("cover_uri"),
+        "chapters": await chapter_list(ctx.settings, voice.get("chapters_uri")),
+        "tags": pick("tags", []),
+        "category_id": str(pick("category_id", "28")),
+        "privacy_status": pick("privacy_status", "private"),
+        "made_for_kids": bool(pick("made_for_kids", False)),
+        "language": _text(params.get("language")) or _text(episode.get("show_language")) or "en",
+    }
+
+
+async def _publish_episode(conn: AsyncConnection, episode_id: str, workflow_id: str | None) -> bool:
+    """Mark the episode published (once) and enqueue its subscribers' mail with that change."""
+    cur = await conn.execute(Q.publish_episode, {"id": episode_id, "workflow_id": workflow_id})
+    if await cur.fetchone() is None:
+        return False
+    await enqueue(
+        conn,
+        # the task and de-duplication key the gateway's trigger (migration 0007) uses on completion
+        [NewTask(MAIL_TASK, "mail", {"episode_id": episode_id}, dedupe_key=f"{MAIL_TASK}:{episode_id}")],
+    )
+    return True
+
+
+async def release(ctx: TaskContext, payload: JSON) -> JSON:
+    params = _output(payload, "params")
+    voice, video, cover = _output(payload, "voice"), _output(payload, "video"), _output(payload, "cover")
+    episode_id = params.get("episode_id")
+    if not isinstance(episode_id, str) or not episode_id:
+        raise ValidationFailed("params.episode_id is required: only a show's episode can be published", field="params")
+    targets = parse_targets(params.get("publish"), field="params.publish")
+    platforms = payload.get("platforms") or []
+    if not isinstance(platforms, list) or not set(platforms) <= set(PAYLOAD_KEYS):
+        raise ValidationFailed(f"platforms must be a list of {', '.join(PAYLOAD_KEYS)}", field="platforms")
+
+    episode = await ctx.db.fetch_one(Q.episode_with_show, {"id": episode_id})
+    if episode is None:
+        raise NotFound(f"no episode {episode_id}", field="params.episode_id")
+    # every payload is built (and checked) before the episode goes out
+    page_url, feed_url = links(ctx.settings, episode)
+    common = {
+        "title": _text(episode.get("title")),
+        "description": _text(episode.get("description")) or _text(episode.get("show_description")),
+        "page_url": page_url,
+        "feed_url": feed_url,
+        "show_id": episode["show_id"],
+        "episode_id": episode_id,
+    }
+    out: JSON = {"episode_id": episode_id, "published": False, "page_url": page_url, "feed_url": feed_url}
+    if "telegram" in platforms:
+        if targets.telegram is None:
+            raise ValidationFailed("the show has no telegram target", field="params.publish.telegram")
+        out["telegram"] = telegram_payload(targets, episode, common, voice, cover)
+    if "youtube" in platforms:
+        if targets.youtube is None:
+            raise ValidationFailed("the show has no youtube target", field="params.publish.youtube")
+        out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover)
+    if "websub" in platforms:
+        out["websub"] = {"feed_url": feed_url, "show_id": episode["show_id"]}
+
+    from aether.podcasts.episodes import link_assets
+
+    async with ctx.db.transaction() as conn:
+        out["published"] = await _publish_episode(conn, episode_id, ctx.workflow_id)
+        cur = await conn.execute(Q.episode_with_show, {"id": episode_id})
+        row = await cur.fetchone()
+        assert row is not None
+        if row["status"] != "published":
+            raise ValidationFailed(f"episode {episode_id} is {row['status']}; it cannot be released", field="status")
+        await link_assets(conn, dict(row))  # the feed lists the episode from now on
+    if out["published"]:
+        log.info("episode %s published", episode_id, extra={"workflow_id": ctx.workflow_id})
+    return out
+
+
+@tasks.task(RELEASE_TASK, agent=RELEASE_AGENT)
+async def release_handler(ctx: TaskContext, payload: JSON) -> JSON:
+    try:
+        return await release(ctx, payload)
+    except (ValidationFailed, NotFound) as exc:
+        raise PermanentError(exc.message) from exc

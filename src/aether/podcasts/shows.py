@@ -1,0 +1,133 @@
+"""Shows: a user's podcast series, each with its own public feed at /shows/{slug}/feed.xml."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from aether.db import AsyncConnection, jsonable, load_queries
+from aether.errors import Conflict, NotFound, ValidationFailed
+
+Q = load_queries(__file__, "shows.sql")
+
+# Podcasting 2.0: podcast:guid is a UUIDv5 of the feed URL (scheme and trailing slashes removed).
+PODCAST_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a4b1bd6d7a8d")
+
+SHOW_KEYS = (
+    "id",
+    "slug",
+    "guid",
+    "title",
+    "description",
+    "author",
+    "owner_email",
+    "language",
+    "category",
+    "explicit",
+    "hosts",
+    "sources",
+    "schedule",
+    "targets",
+    "image_uri",
+    "created_at",
+    "updated_at",
+)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:60].strip("-") or "show"
+
+
+def feed_path(slug: str) -> str:
+    return f"/shows/{slug}/feed.xml"
+
+
+def podcast_guid(base_url: str, slug: str) -> uuid.UUID:
+    url = re.sub(r"^[a-z][a-z0-9+.-]*://", "", base_url.rstrip("/") + feed_path(slug)).rstrip("/")
+    return uuid.uuid5(PODCAST_NAMESPACE, url)
+
+
+def stored_targets(value: Any) -> dict[str, Any]:
+    """Publishing targets as kept in shows.targets (checked by aether.podcasts.targets)."""
+    from aether.podcasts.targets import parse_targets
+
+    return parse_targets(value).stored()
+
+
+def show_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    out = jsonable.row(row, SHOW_KEYS)
+    out["feed_url"] = base_url + feed_path(row["slug"])
+    out["page_url"] = f"{base_url}/shows/{row['slug']}"
+    if "episode_count" in row:
+        out["episode_count"] = row["episode_count"]
+    return out
+
+
+async def create_show(
+    conn: AsyncConnection, user_id: int, fields: dict[str, Any], *, base_url: str, explicit_slug: str | None
+) -> dict[str, Any]:
+    """Insert a show; a slug made from the title gets -2, -3 ... when taken; a chosen slug that is taken is 409."""
+    candidates = [explicit_slug] if explicit_slug else _slug_candidates(slugify(fields["title"]))
+    for slug in candidates:
+        params = {
+            **fields,
+            "user_id": user_id,
+            "slug": slug,
+            "guid": podcast_guid(base_url, slug),
+            "hosts": Jsonb(fields.get("hosts") or []),
+            "sources": Jsonb(fields.get("sources") or []),
+            "targets": Jsonb(stored_targets(fields.get("targets"))),
+        }
+        cur = await conn.execute(Q.insert_show, params)
+        row = await cur.fetchone()
+        if row is not None:
+            return dict(row)
+    if explicit_slug:
+        raise Conflict(f"the slug {explicit_slug!r} is taken by another show", field="slug")
+    raise Conflict("could not find a free slug for this title; choose one", field="slug")
+
+
+def _slug_candidates(base: str) -> list[str]:
+    return [base] + [f"{base}-{n}" for n in range(2, 50)]
+
+
+async def own_show(conn: AsyncConnection, user_id: int, show_id: int, *, for_update: bool = False) -> dict[str, Any]:
+    query = Q.own_show_for_update if for_update else Q.own_show
+    cur = await conn.execute(query, {"id": show_id, "user_id": user_id})
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no show {show_id}", field="show_id")
+    return dict(row)
+
+
+async def update_show(conn: AsyncConnection, user_id: int, show_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    current = await own_show(conn, user_id, show_id, for_update=True)
+    merged = {**current, **changes}
+    if not merged.get("title"):
+        raise ValidationFailed("title must not be empty", field="title")
+    merged["hosts"] = Jsonb(merged.get("hosts") or [])
+    merged["sources"] = Jsonb(merged.get("sources") or [])
+    merged["targets"] = Jsonb(stored_targets(merged.get("targets")))
+    merged["user_id"] = user_id
+    cur = await conn.execute(Q.update_show, merged)
+    row = await cur.fetchone()
+    assert row is not None
+    return dict(row)
+
+
+async def delete_show(conn: AsyncConnection, user_id: int, show_id: int) -> None:
+    cur = await conn.execute(Q.delete_show, {"id": show_id, "user_id": user_id})
+    if await cur.fetchone() is None:
+        raise NotFound(f"no show {show_id}", field="show_id")
+
+
+async def show_by_slug(conn: AsyncConnection, slug: str) -> dict[str, Any] | None:
+    cur = await conn.execute(Q.show_by_slug, {"slug": slug})
+    row = await cur.fetchone()
+    return dict(row) if row else None

@@ -1,0 +1,147 @@
+"""VFA end to end: a real script voiced by Piper, mixed with music, mastered, encoded, tagged; every
+output decoded and checked; a second run renders and stores nothing new."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from mutagen.id3 import ID3
+from mutagen.oggopus import OggOpus
+
+from aether.agents.iga import cover as iga
+from aether.agents.music import bed as music
+from aether.agents.vfa import voice as vfa
+from aether.config import Settings
+from aether.db import Database
+from aether.errors import ValidationFailed
+from aether.media.ffmpeg import probe
+from aether.media.transcript import MUSIC, parse_webvtt
+from aether.run.wiring import TASKS
+from aether.storage import ObjectStore
+from tests.media.checks import decode, loudness, true_peak_dbtp
+from tests.media.scripts import short_script
+
+
+def _count(db: Database, table: str = "assets") -> int:
+    row = db.fetch_one(f"SELECT count(*) AS n FROM {table}")  # type: ignore[arg-type]
+    assert row is not None
+    return int(row["n"])
+
+
+def _objects(settings: Settings) -> list[Path]:
+    return sorted(p for p in (settings.home / "objects").rglob("*") if p.is_file())
+
+
+def _local(store: ObjectStore, uri: str, tmp_path: Path, name: str) -> Path:
+    return store.download(uri, tmp_path / name)
+
+
+@pytest.mark.slow
+def test_episode_audio_end_to_end(settings: Settings, db: Database, tmp_path: Path) -> None:
+    script = short_script()
+    cover = iga.make_episode_cover(settings, db, {"title": script["episode_title"], "show_title": script["show_title"]})
+    bed = music.make_music(settings, db, {"show_title": script["show_title"], "title": script["episode_title"]})
+    payload: dict[str, Any] = {"script": script, "cover_uri": cover["cover_uri"], "music": bed["music"]}
+    result = vfa.synthesize_episode(settings, db, payload)
+    assert result["cached"] is False
+    store = ObjectStore.from_settings(settings)
+    mp3 = _local(store, result["audio_uri"], tmp_path, "e.mp3")
+    opus = _local(store, result["opus_uri"], tmp_path, "e.opus")
+    cues = parse_webvtt(store.get_bytes(result["transcript_uri"]).decode())
+    chapters = json.loads(store.get_bytes(result["chapters_uri"]))
+
+    # transcript: every line, in order, with real timings inside the audio
+    speech = [c for c in cues if c.speaker]
+    assert [c.text for c in speech] == [line["text"] for seg in script["segments"] for line in seg["lines"]]
+    assert [c.speaker for c in speech] == [line["speaker"] for seg in script["segments"] for line in seg["lines"]]
+    assert cues[0].text == MUSIC and cues[-1].text == MUSIC
+    for before, after in itertools.pairwise(cues):
+        assert before.start < before.end <= after.start + 1e-3
+    transcript_end = cues[-1].end
+
+    # decoded MP3 and Opus: duration, loudness, true peak
+    for path in (mp3, opus):
+        samples = decode(path)
+        assert abs(samples.size / 44100 - transcript_end) < 1.0, path.name
+        assert abs(loudness(samples) - (-16.0)) <= 1.0, path.name
+        assert true_peak_dbtp(samples) <= -1.0, path.name
+    samples = decode(mp3)
+    for cue in speech:  # there is speech where the transcript says a line is spoken
+        part = samples[int(cue.start * 44100) : int(cue.end * 44100)]
+        assert np.sqrt(np.mean(part**2)) > 0.02, cue.text
+    info = probe(mp3)
+    assert info.of_kind("audio")[0].codec == "mp3" and info.of_kind("audio")[0].sample_rate == 44100
+
+    # ID3: title, show, cover, chapters
+    tags = ID3(str(mp3))
+    assert str(tags["TIT2"]) == script["episode_title"] and str(tags["TALB"]) == script["show_title"]
+    apic = tags.getall("APIC")[0]
+    assert apic.mime == "image/jpeg" and apic.type == 3 and apic.data[:2] == b"\xff\xd8"
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [str(c.sub_frames["TIT2"]) for c in chaps] == ["Welcome", "Small models", "Goodbye"]
+    assert chaps[0].start_time == 0 and abs(chaps[-1].end_time / 1000 - transcript_end) < 0.01
+    assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chaps]
+    opus_tags = OggOpus(str(opus)).tags
+    assert opus_tags is not None
+    assert opus_tags["title"] == [script["episode_title"]] and opus_tags["CHAPTER001NAME"] == ["Small models"]
+    assert "METADATA_BLOCK_PICTURE" in opus_tags
+
+    # Podcasting 2.0 chapters at the segment boundaries
+    assert chapters["version"] == "1.2.0"
+    assert [c["title"] for c in chapters["chapters"]] == ["Welcome", "Small models", "Goodbye"]
+    second_topic_line = speech[2]
+    assert chapters["chapters"][1]["startTime"] <= second_topic_line.start
+
+    # asset rows with their metadata
+    row = db.fetch_one("SELECT * FROM assets WHERE id = %s", (result["audio_asset_id"],))
+    assert row is not None and row["type"] == "audio" and row["path"] == result["audio_uri"]
+    meta = row["metadata"]
+    assert meta["mime_type"] == "audio/mpeg" and meta["bytes"] == mp3.stat().st_size and len(meta["sha256"]) == 64
+    assert meta["provider"] == "piper" and meta["agent"] == "vfa" and meta["source_urls"] == ["https://example.org/a"]
+    assert abs(meta["duration_s"] - transcript_end) < 0.01 and len(meta["voices"]) == 2
+    kinds = {r["type"] for r in db.fetch_all("SELECT type FROM assets")}
+    assert kinds == {"audio", "image", "transcript", "chapters"}
+
+    # a second run with the same inputs: nothing rendered, no new objects or rows
+    rows, objects = _count(db), _objects(settings)
+    again = vfa.synthesize_episode(settings, db, payload)
+    assert again["cached"] is True and again["audio_uri"] == result["audio_uri"]
+    assert (
+        iga.make_episode_cover(settings, db, {"title": script["episode_title"], "show_title": script["show_title"]})[
+            "cover_uri"
+        ]
+        == cover["cover_uri"]
+    )
+    music.make_music(settings, db, {"show_title": script["show_title"], "title": script["episode_title"]})
+    assert _count(db) == rows and _objects(settings) == objects
+
+
+def test_bad_payloads_are_refused_before_any_work(settings: Settings, db: Database) -> None:
+    script = short_script()
+    script["segments"][1]["lines"][0]["speaker"] = "Nobody"
+    with pytest.raises(ValidationFailed) as info:
+        vfa.synthesize_episode(settings, db, {"script": script})
+    assert info.value.field == "script.segments[1].lines[0].speaker"
+    with pytest.raises(ValidationFailed) as info:
+        vfa.synthesize_episode(settings, db, {"script": short_script(), "music": {"bed_uri": 3}})
+    assert info.value.field == "music"
+    with pytest.raises(ValidationFailed) as info:
+        vfa.synthesize_episode(settings, db, {})
+    assert info.value.field == "script"
+    assert (_count(db) == 0 and not (settings.home / "objects").exists()) or not _objects(settings)
+
+
+def test_handlers_are_registered() -> None:
+    handlers = TASKS
+    for task_type, agent in (
+        ("vfa.synthesize", "vfa"),
+        ("music.bed", "music"),
+        ("iga.cover", "iga"),
+        ("video.render", "video"),
+    ):
+        assert handlers[task_type].agent == agent
