@@ -1,22 +1,29 @@
 # Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+# Both install the exact versions of uv.lock (uv sync --locked); `make lock` updates the lock file.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
 PYTEST_WORKERS ?= 4
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test install install-dev lint typecheck pytest bench clean
+.PHONY: run test install install-dev lock lint imports typecheck pytest bench clean
 
-$(BIN)/python:
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --inexact --quiet
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --inexact --quiet --extra dev
 	touch $(VENV)/.installed $@
+
+lock: | $(UV)
+	$(UV) lock
 
 install: $(VENV)/.installed
 
@@ -29,13 +36,16 @@ lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+imports: install-dev
+	$(BIN)/lint-imports
+
 typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint imports typecheck pytest
 
 bench: install-dev
 	$(BIN)/python bench/queue.py

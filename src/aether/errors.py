@@ -1,21 +1,32 @@
-"""Errors that reach a person: each names what is wrong and, where there is one, the field."""
+"""Every error Aether reports: one hierarchy under `AetherError`.
+
+Each class's docstring is its default message (as in procrastinate's exceptions): raise it bare when the
+default says it all, or with a message that names what is wrong and, where there is one, the field
+(`field=` names the input, the setting or the part). `code` is the machine-readable name of the kind of
+error. The CLI prints the message on one line and exits 1; the gateway maps each class to its HTTP status
+in one place (`aether.gateway.errors.HTTP_STATUS`). Nothing here knows about HTTP.
+"""
 
 from __future__ import annotations
 
 
 class AetherError(Exception):
-    """Base for every error Aether reports to a user (CLI: one line, exit 1; API: 4xx/5xx JSON)."""
+    """Something went wrong in Aether."""
 
     code = "error"
-    http_status = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        if not message:
+            message = " ".join((self.__doc__ or type(self).__name__).split("\n\n")[0].split())
         super().__init__(message)
         self.message = message
         self.field = field
 
     def __str__(self) -> str:
         return self.message
+
+
+# ---- input and state -----------------------------------------------------------------------------
 
 
 class ConfigError(AetherError):
@@ -25,30 +36,261 @@ class ConfigError(AetherError):
 
 
 class ValidationFailed(AetherError):
-    """Input from a user breaks a rule; the field names the input."""
+    """The input breaks a rule."""
 
     code = "invalid"
-    http_status = 422
+
+
+class DefinitionError(ValidationFailed):
+    """A workflow definition breaks a rule; the field names the part (e.g. `steps[2].after`)."""
+
+
+class InputError(AetherError):
+    """A step's input refers to a parameter or an output key that does not exist."""
+
+    code = "invalid_input"
+
+
+class BadRequest(AetherError):
+    """The request cannot be read."""
+
+    code = "bad_request"
 
 
 class NotFound(AetherError):
+    """There is no such thing."""
+
     code = "not_found"
-    http_status = 404
 
 
 class Conflict(AetherError):
+    """The thing is not in a state that allows this."""
+
     code = "conflict"
-    http_status = 409
 
 
-class DatabaseUnavailable(AetherError):
-    """PostgreSQL cannot be reached; the message names host and database with the password masked."""
+class Unauthorized(AetherError):
+    """Log in first: send a bearer token or the session cookie."""
+
+    code = "unauthorized"
+
+
+class Forbidden(AetherError):
+    """This is not allowed for this account."""
+
+    code = "forbidden"
+
+
+class RangeNotSatisfiable(AetherError):
+    """The requested byte range lies outside the object."""
+
+    code = "range_not_satisfiable"
+
+
+class PayloadTooLarge(AetherError):
+    """The request body is larger than the limit."""
+
+    code = "payload_too_large"
+
+
+class RateLimited(AetherError):
+    """Too many attempts; try again later."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+# ---- services Aether depends on ----------------------------------------------------------------
+
+
+class Unavailable(AetherError):
+    """A service Aether needs is unavailable; try again shortly."""
+
+    code = "unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL cannot be reached; try again shortly."""
 
     code = "database_unavailable"
-    http_status = 503
-    retry_after = 5  # seconds; the gateway sends it as Retry-After (a restart or fail-over takes seconds)
+    retry_after = 5  # seconds a client should wait: a restart or fail-over takes seconds
+
+
+class EmbeddedServerError(Unavailable):
+    """The embedded PostgreSQL server could not be started or stopped."""
+
+    code = "embedded_server_error"
+
+
+class WorkflowUnavailable(Unavailable):
+    """Episodes cannot be made here: the episode workflow is not available."""
+
+    code = "workflow_unavailable"
+
+
+class MailError(Unavailable):
+    """The mail could not be sent."""
+
+    code = "mail_failed"
 
 
 class MigrationError(AetherError):
+    """The database schema cannot be brought up to date."""
+
     code = "migration_error"
-    http_status = 500
+
+
+class OpsError(AetherError):
+    """A backup, restore or maintenance step failed."""
+
+    code = "ops_error"
+
+
+# ---- secrets ---------------------------------------------------------------------------------------
+
+
+class CryptoError(AetherError):
+    """A sealed value cannot be opened: tampered, moved to another row, or sealed by another key."""
+
+    code = "crypto_error"
+
+
+class KeyRetired(CryptoError):
+    """A value names a data key that rotation has retired meanwhile (readers re-read the row)."""
+
+
+class MasterKeyError(AetherError):
+    """The master key is missing, malformed, or not the one that wrapped the data keys."""
+
+    code = "master_key_error"
+
+
+class CredentialExpired(AetherError):
+    """The credential is past its expiry and could not be refreshed: a person must issue a new one."""
+
+    code = "credential_expired"
+
+
+# ---- engines behind the agents ---------------------------------------------------------------------
+
+
+class ProviderError(AetherError):
+    """An engine behind an agent failed (after retries) or refused the request."""
+
+    code = "provider_error"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message, field=field)
+        self.retryable = retryable
+
+
+class LLMError(ProviderError):
+    """The LLM API failed (after retries) or refused the request."""
+
+    code = "llm_error"
+
+
+class LLMInvalidOutput(LLMError):
+    """The model's reply was not valid JSON for the schema, even after the repair retry."""
+
+    code = "llm_invalid_output"
+
+
+class InvalidReply(AetherError, ValueError):
+    """The model's reply breaks the schema (raised by the `validate` callable of a JSON chat)."""
+
+    code = "invalid_reply"
+
+
+class ImagesError(ProviderError):
+    """The images API failed (after retries) or refused the request."""
+
+    code = "images_error"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, retryable: bool = True) -> None:
+        super().__init__(message, field=field, retryable=retryable)
+
+
+class FfmpegError(AetherError):
+    """ffmpeg failed; the message holds the end of its log."""
+
+    code = "ffmpeg_error"
+
+
+class FeedError(AetherError):
+    """The document is not a usable feed."""
+
+    code = "feed_error"
+
+
+# ---- tasks -------------------------------------------------------------------------------------------
+
+
+class PermanentError(AetherError):
+    """A failure that retrying cannot fix (bad input, revoked credentials): the task fails at once."""
+
+    code = "permanent"
+
+
+class TaskCancelled(AetherError):
+    """The task was cancelled."""
+
+    code = "cancelled"
+
+
+class HookFailed(AetherError):
+    """A completion hook raised: the batch it ran in is rolled back and its task's attempt fails."""
+
+    code = "hook_failed"
+
+    def __init__(self, task_id: int, cause: BaseException, tb: str) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.task_id = task_id
+        self.cause = cause
+        self.tb = tb
+
+
+class IdempotencyBusy(AetherError):
+    """Another attempt is running this side effect right now; try again later."""
+
+    code = "busy"
+
+
+class PlatformUnavailable(AetherError):
+    """The platform kept failing (5xx, 429, network) after every retry; the task is retried later."""
+
+    code = "platform_unavailable"
+
+
+class PlatformRejected(PermanentError):
+    """The platform refused the request for good (bad request, unknown chat, ...)."""
+
+    def __init__(self, message: str | None = None, *, status: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class AgentDisabled(PermanentError):
+    """Credentials rejected (401/403) or quota exhausted: the agent was marked `error`."""
+
+
+class PlatformAuthError(AetherError):
+    """The platform rejected the credentials (401/403): the token is wrong, revoked or lacks a scope."""
+
+    code = "platform_auth"
+
+
+class QuotaExceeded(AetherError):
+    """The platform's quota (or the channel's upload limit) is used up."""
+
+    code = "quota_exceeded"
+
+
+class SessionExpired(AetherError):
+    """The resumable upload session is gone (404/410): a new one must be created."""
+
+    code = "session_expired"

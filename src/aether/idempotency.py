@@ -34,7 +34,7 @@ from psycopg.types.json import Jsonb
 
 from aether.db.pool import AsyncConnection, AsyncDatabase, Connection
 from aether.db.queries import load_queries
-from aether.errors import ValidationFailed
+from aether.errors import IdempotencyBusy, ValidationFailed
 
 if TYPE_CHECKING:
     from fastapi import Request, Response
@@ -67,10 +67,6 @@ class Claim:
     payload: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     locked_until: datetime | None = None
-
-
-class IdempotencyBusy(Exception):
-    """A task's side effect is being run by another attempt right now; retry later (not permanent)."""
 
 
 def check_key(key: object, field: str = "Idempotency-Key") -> str:

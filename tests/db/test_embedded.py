@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aether.db.embedded import EmbeddedServer, EmbeddedServerError
+from aether.db.embedded import EmbeddedServer
+from aether.errors import EmbeddedServerError
 
 pytestmark = pytest.mark.slow
 

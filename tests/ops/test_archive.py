@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from aether.ops.archive import (
+from aether.db.archive import (
     conf_quote,
     install_archive,
     prune_archive,

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from aether.config import Settings
+from aether.db.archive import WAL_FILE
 from aether.db.embedded import EmbeddedServer
-from aether.ops.archive import WAL_FILE
 from tests.support import run_aether
 
 pytestmark = pytest.mark.slow

@@ -31,6 +31,7 @@ from aether.db.embedded import EmbeddedServer
 from aether.db.pool import AsyncDatabase
 from aether.errors import DatabaseUnavailable
 from aether.gateway.app import create_app
+from aether.gateway.errors import http_status
 from aether.run.demo import sample_server
 from aether.run.hooks import HOOKS
 from tests.ops import fleet
@@ -260,7 +261,7 @@ async def test_a_query_cut_off_mid_flight_is_database_unavailable_and_the_pool_r
                 killer = asyncio.create_task(cut_off(pid))
                 await conn.execute("SELECT pg_sleep(60)")
         await killer
-        assert caught.value.http_status == 503 and caught.value.retry_after == 5
+        assert http_status(caught.value) == 503 and caught.value.retry_after == 5
         async with db.connection() as conn:  # the broken connection was dropped; a new one works
             assert (await (await conn.execute("SELECT 1 AS one")).fetchone() or {})["one"] == 1
 

@@ -12,9 +12,10 @@ import psycopg
 import pytest
 
 from aether.config import Settings
+from aether.errors import PermanentError
 from aether.ops.maintenance import JOBS, run_job
 from aether.ops.tasks import run_maintenance
-from aether.queue.tasks import PermanentError, TaskContext
+from aether.queue.tasks import TaskContext
 from tests.support import run_aether
 
 ROUTINE = [name for name, job in JOBS.items() if job.default]

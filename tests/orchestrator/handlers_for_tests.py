@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import PermanentError
+from aether.queue.tasks import Blueprint, TaskContext
 
 AGENT = "wftest"
 TABLES_SQL = """

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aether.errors import Conflict, NotFound
+from aether.errors import Conflict, DefinitionError, NotFound
 from aether.orchestrator.definitions import (
-    DefinitionError,
     Step,
     WorkflowDefinition,
     get_workflow,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aether.orchestrator.inputs import InputError, parse_reference, references, resolve
+from aether.errors import InputError
+from aether.orchestrator.inputs import parse_reference, references, resolve
 
 PARAMS = {"query": "rust", "opts": {"lang": "en", "n": 3}}
 OUTPUTS = {"topic": {"title": "Rust 2.0", "tags": ["a", "b"]}, "cover": {"uri": "file:///c.png"}}

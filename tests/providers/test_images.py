@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from aether.config import load_settings
-from aether.providers.images import ImagesError, OpenAIImages, make_cover
+from aether.errors import ImagesError
+from aether.providers.images import OpenAIImages, make_cover
 from tests.standins.images import ImagesStandin
 
 

@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from aether.config import load_settings
-from aether.errors import ConfigError
-from aether.providers.llm import InvalidReply, LLMClient, LLMError, LLMInvalidOutput, TokenUsage
+from aether.errors import ConfigError, InvalidReply, LLMError, LLMInvalidOutput
+from aether.providers.llm import LLMClient, TokenUsage
 from tests.providers.openai_standin import OpenAIStandin, start_openai_standin
 
 KEY = "sk-test-very-secret-key-1234"

@@ -9,7 +9,8 @@ import asyncio
 import os
 from typing import Any
 
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import PermanentError
+from aether.queue.tasks import Blueprint, TaskContext
 
 AGENT = "qtest"
 TABLES_SQL = """

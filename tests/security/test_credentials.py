@@ -13,9 +13,9 @@ from aether.agents import registry
 from aether.config import Settings
 from aether.db.embedded import pg_binary
 from aether.db.pool import AsyncDatabase
-from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.errors import Conflict, CredentialExpired, NotFound, ValidationFailed
 from aether.security import credentials, crypto
-from aether.security.credentials import CredentialExpired, Refreshed, RefreshRequest
+from aether.security.credentials import Refreshed, RefreshRequest
 
 SECRET = "sk-live-0123456789abcdef-zyxw"
 

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from aether.config import Settings, load_settings
 from aether.db.pool import AsyncDatabase
-from aether.errors import ConfigError
+from aether.errors import ConfigError, MasterKeyError
 from aether.security import credentials, keys
-from aether.security.keys import KeyRing, MasterKeyError
+from aether.security.keys import KeyRing
 
 
 async def _add(adb: AsyncDatabase, settings: Settings, key: str, value: str) -> None:

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aether.errors import AetherError
+from aether.db.archive import install_archive
+from aether.errors import EmbeddedServerError
 
 PG_VERSION = 18
 SYSTEM_USER = "aether-pg"
@@ -37,7 +38,7 @@ SERVER_SETTINGS: dict[str, str] = {
     "wal_level": "replica",
     "max_wal_senders": "10",
     "summarize_wal": "on",
-    "archive_mode": "on",  # continuous WAL archiving into AETHER_HOME/backups/wal (aether.ops.archive)
+    "archive_mode": "on",  # continuous WAL archiving into AETHER_HOME/backups/wal (aether.db.archive)
     "archive_timeout": "'5min'",
     "logging_collector": "on",
     "log_directory": "'log'",
@@ -46,11 +47,6 @@ SERVER_SETTINGS: dict[str, str] = {
     "log_rotation_size": "100MB",
     "log_truncate_on_rotation": "off",
 }
-
-
-class EmbeddedServerError(AetherError):
-    code = "embedded_server_error"
-    http_status = 503
 
 
 def bin_dir() -> Path:
@@ -194,8 +190,6 @@ class EmbeddedServer:
         self._own(sock)
         lines = [f"{key} = {value}" for key, value in SERVER_SETTINGS.items()]
         lines.append(f"unix_socket_directories = '{sock}'")
-        from aether.ops.archive import install_archive
-
         lines.append(install_archive(self.home, self.pgdata, lambda path: self._own(path, traverse=False)))
         extra = self.pgdata / "aether.extra.conf"
         lines.append(f"include_if_exists = '{extra}'")

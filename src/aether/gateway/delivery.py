@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from aether.errors import RangeNotSatisfiable
+
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -26,10 +28,6 @@ class ByteRange:
         return self.end - self.start + 1
 
 
-class Unsatisfiable(Exception):
-    pass
-
-
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The one range a `Range` header asks for; None for the whole object (absent, malformed or
     multi-range headers are answered with the whole object, as RFC 9110 allows)."""
@@ -44,17 +42,17 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first:
         suffix = int(last)
         if suffix == 0:
-            raise Unsatisfiable()
+            raise RangeNotSatisfiable()
         return ByteRange(max(0, size - suffix), size - 1) if size else _unsatisfiable()
     start = int(first)
     end = int(last) if last else size - 1
     if start >= size or end < start:
-        raise Unsatisfiable()
+        raise RangeNotSatisfiable()
     return ByteRange(start, min(end, size - 1))
 
 
 def _unsatisfiable() -> ByteRange:
-    raise Unsatisfiable()
+    raise RangeNotSatisfiable()
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -89,7 +87,7 @@ async def respond(
         range_header = None  # the client's copy is stale: send the whole object
     try:
         wanted = parse_range(range_header, size)
-    except Unsatisfiable:
+    except RangeNotSatisfiable:
         headers["Content-Range"] = f"bytes */{size}"
         return Response(status_code=416, headers=headers)
     status = 200

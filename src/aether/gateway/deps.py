@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase
 from aether.db.pool import current_actor
+from aether.errors import Forbidden, Unauthorized
 from aether.gateway.announce import PageCache, SessionCache
-from aether.gateway.errors import Forbidden, Unauthorized
 from aether.queue.tasks import Hooks
 from aether.security.sessions import Session, authenticate, csrf_token, tokens_match
 

@@ -1,4 +1,7 @@
-"""One error shape everywhere: `{"error": {"code", "message", "field"}}` with the right 4xx/5xx."""
+"""One error shape everywhere: `{"error": {"code", "message", "field"}}` with the right 4xx/5xx.
+
+`HTTP_STATUS` is the one place where Aether's errors (aether.errors) meet HTTP: an error's status is that
+of its nearest class in the table (500 when none is)."""
 
 from __future__ import annotations
 
@@ -14,29 +17,36 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aether import errors
 from aether.errors import AetherError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class Unauthorized(AetherError):
-    code = "unauthorized"
-    http_status = 401
+HTTP_STATUS: dict[type[AetherError], int] = {
+    errors.BadRequest: 400,
+    errors.ConfigError: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.CredentialExpired: 409,
+    errors.PayloadTooLarge: 413,
+    errors.RangeNotSatisfiable: 416,
+    errors.ValidationFailed: 422,
+    errors.InputError: 422,
+    errors.RateLimited: 429,
+    errors.ProviderError: 502,
+    errors.Unavailable: 503,
+}
 
 
-class Forbidden(AetherError):
-    code = "forbidden"
-    http_status = 403
-
-
-class BadRequest(AetherError):
-    code = "bad_request"
-    http_status = 400
-
-
-class PayloadTooLarge(AetherError):
-    code = "payload_too_large"
-    http_status = 413
+def http_status(exc: AetherError) -> int:
+    """The HTTP status of `exc`: that of its nearest class in HTTP_STATUS, else 500."""
+    for kind in type(exc).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 500
 
 
 _STATUS_CODES = {
@@ -105,9 +115,9 @@ def aether_error_response(exc: AetherError, *, html: bool = False) -> Response:
     """The error shape (or page) for `exc`, with Retry-After when the error names one."""
     response: Response
     if html:
-        response = html_error(exc.http_status, exc.message)
+        response = html_error(http_status(exc), exc.message)
     else:
-        response = error_response(exc.http_status, exc.code, exc.message, exc.field)
+        response = error_response(http_status(exc), exc.code, exc.message, exc.field)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -223,4 +233,5 @@ class BodySizeLimit:
 
 
 class _BodyTooLarge(StarletteHTTPException):
-    """Raised from `receive` when a streamed body passes the limit; FastAPI turns it into the 413 shape."""
+    """Raised from `receive` when a streamed body passes the limit. Not an Aether error but FastAPI's own
+    signal: only an HTTPException passes through its body parsing (anything else becomes a 400)."""

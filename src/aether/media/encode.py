@@ -14,8 +14,9 @@ from types import TracebackType
 import lameenc
 import numpy as np
 
+from aether.errors import FfmpegError
 from aether.media.audio import SAMPLE_RATE, Samples, to_int16
-from aether.media.ffmpeg import FfmpegError, ffmpeg_exe
+from aether.media.ffmpeg import ffmpeg_exe
 
 
 class Mp3Sink:

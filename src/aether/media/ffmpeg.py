@@ -12,11 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aether.errors import FfmpegError
 from aether.media.audio import SAMPLE_RATE, Samples
-
-
-class FfmpegError(RuntimeError):
-    """ffmpeg failed; the message holds the end of its log."""
 
 
 @lru_cache(maxsize=1)

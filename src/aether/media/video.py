@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from aether.media.ffmpeg import FfmpegError, ffmpeg_exe
+from aether.errors import FfmpegError
+from aether.media.ffmpeg import ffmpeg_exe
 from aether.media.fonts import font, wrap
 from aether.media.transcript import Cue
 

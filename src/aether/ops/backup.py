@@ -27,12 +27,12 @@ from psycopg.types.json import Jsonb
 
 from aether.config import Settings
 from aether.db import Connection
+from aether.db.archive import WAL_FILE, prune_archive
 from aether.db.connect import primary_url
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import connect
-from aether.errors import ValidationFailed
+from aether.errors import OpsError, ValidationFailed
 from aether.ops import pgtools
-from aether.ops.archive import WAL_FILE, prune_archive
 from aether.ops.catalogue import (
     BackupRecord,
     BackupStore,
@@ -45,7 +45,6 @@ from aether.ops.catalogue import (
 )
 from aether.ops.manifest import load_manifest
 from aether.ops.offsite import Offsite
-from aether.ops.pgtools import OpsError
 
 log = logging.getLogger("aether.ops.backup")
 

@@ -9,7 +9,7 @@ Layout under AETHER_HOME/backups:
     base/<id>/backup.json    its record
     logical/<id>/aether.dump a pg_dump custom-format archive (external databases)
     logical/<id>/backup.json
-    wal/<system id>/         the WAL archive of the embedded cluster (aether.ops.archive)
+    wal/<system id>/         the WAL archive of the embedded cluster (aether.db.archive)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from aether.db import Connection, load_queries
-from aether.ops.archive import backups_root
+from aether.db.archive import backups_root
 
 Q = load_queries(__file__, "backup.sql")
 
@@ -231,7 +231,7 @@ def chain(record: BackupRecord, by_id: dict[str, BackupRecord]) -> list[BackupRe
     while out[-1].parent_id is not None:
         parent = by_id.get(out[-1].parent_id)
         if parent is None or parent.id in seen:
-            from aether.ops.pgtools import OpsError
+            from aether.errors import OpsError
 
             raise OpsError(f"backup {record.id} needs {out[-1].parent_id}, which is not on disk")
         seen.add(parent.id)

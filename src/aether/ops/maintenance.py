@@ -270,7 +270,7 @@ def backup_job(ctx: JobContext) -> JobResult:
             "error": result.offsite.error,
         }
         if result.offsite.error:
-            from aether.ops.pgtools import OpsError
+            from aether.errors import OpsError
 
             raise OpsError(f"backup {result.record.id} taken, but the off-site copy failed: {result.offsite.error}")
     return JobResult(detail)
@@ -278,7 +278,7 @@ def backup_job(ctx: JobContext) -> JobResult:
 
 @job("backup_verify", "40 4 * * *", "Restore test: verify the newest backup in a scratch cluster", default=False)
 def backup_verify_job(ctx: JobContext) -> JobResult:
-    from aether.ops.pgtools import OpsError
+    from aether.errors import OpsError
     from aether.ops.restore import verify
 
     result = verify(ctx.settings)
@@ -310,7 +310,7 @@ def reindex_job(ctx: JobContext) -> JobResult:
         except psycopg.Error as exc:
             failed[table] = str(exc).strip().splitlines()[0]
     if failed:
-        from aether.ops.pgtools import OpsError
+        from aether.errors import OpsError
 
         raise OpsError(f"REINDEX failed for {len(failed)} of {len(tables)} tables: {failed}")
     return JobResult({"tables": len(tables)})

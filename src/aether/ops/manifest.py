@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aether.errors import OpsError
 from aether.ops import pgtools
-from aether.ops.pgtools import OpsError
 
 # Files pg_verifybackup does not expect in the manifest (src/bin/pg_verifybackup/pg_verifybackup.c).
 IGNORED = {"backup_manifest", "pg_wal", "postgresql.auto.conf", "recovery.signal", "standby.signal"}

@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 import obstore
 from obstore.store import LocalStore, ObjectStore, from_url
 
-from aether.errors import ValidationFailed
-from aether.ops.archive import segment_key
-from aether.ops.pgtools import OpsError
+from aether.db.archive import segment_key
+from aether.errors import OpsError, ValidationFailed
 
 FIELD = "AETHER_BACKUP_OFFSITE_URL"
 

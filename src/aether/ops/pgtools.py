@@ -21,14 +21,7 @@ from pathlib import Path
 import psycopg
 
 from aether.db import embedded
-from aether.errors import AetherError
-
-
-class OpsError(AetherError):
-    """A backup, restore or maintenance step failed; the message says which and why."""
-
-    code = "ops_error"
-    http_status = 500
+from aether.errors import OpsError
 
 
 def server_user() -> pwd.struct_passwd | None:

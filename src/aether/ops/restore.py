@@ -25,12 +25,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
+from aether.db.archive import conf_quote, restore_command
 from aether.db.connect import primary_url
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import connect
-from aether.errors import ValidationFailed
+from aether.errors import OpsError, ValidationFailed
 from aether.ops import pgtools
-from aether.ops.archive import conf_quote, restore_command
 from aether.ops.backup import (
     existing_tables,
     libpq_args,
@@ -40,7 +40,7 @@ from aether.ops.backup import (
 )
 from aether.ops.catalogue import BackupRecord, BackupStore, Q, as_utc, chain, naive_utc
 from aether.ops.manifest import ManifestCheck, verify_backup_dir
-from aether.ops.pgtools import OpsError, ScratchCluster, started
+from aether.ops.pgtools import ScratchCluster, started
 
 log = logging.getLogger("aether.ops.restore")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aether.errors import ValidationFailed
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import PermanentError, ValidationFailed
+from aether.queue.tasks import Blueprint, TaskContext
 
 tasks = Blueprint()
 

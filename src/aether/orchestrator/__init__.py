@@ -4,7 +4,6 @@
 """
 
 from aether.orchestrator.definitions import (
-    DefinitionError,
     Step,
     WorkflowDefinition,
     get_workflow,
@@ -23,7 +22,6 @@ from aether.orchestrator.hooks import HOOKS
 
 __all__ = [
     "HOOKS",
-    "DefinitionError",
     "Step",
     "WorkflowDefinition",
     "cancel_workflow",

@@ -19,17 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.errors import Conflict, DefinitionError, NotFound
 from aether.orchestrator.inputs import references
 
 _STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$")
 _WORKFLOW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
-
-
-class DefinitionError(ValidationFailed):
-    """A workflow definition breaks a rule; `field` names the part (e.g. `steps[2].after`)."""
-
-    code = "invalid_definition"
 
 
 @dataclass(frozen=True)

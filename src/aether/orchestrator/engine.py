@@ -30,10 +30,10 @@ from psycopg.types.json import Jsonb
 
 from aether.db.pool import AsyncConnection
 from aether.db.queries import load_queries
-from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.errors import Conflict, InputError, NotFound, ValidationFailed
 from aether.orchestrator import states
 from aether.orchestrator.definitions import WorkflowDefinition, get_workflow
-from aether.orchestrator.inputs import InputError, resolve
+from aether.orchestrator.inputs import resolve
 from aether.queue.control import cancel as cancel_task
 from aether.queue.enqueue import NewTask, enqueue
 from aether.queue.tasks import Hooks

@@ -16,9 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
-class InputError(Exception):
-    """A reference that cannot be resolved at run time (a missing parameter or output key)."""
+from aether.errors import InputError
 
 
 @dataclass(frozen=True)

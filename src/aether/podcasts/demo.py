@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from importlib import resources
+from pathlib import Path
 
 from aether.config import Settings
 from aether.db import AsyncDatabase
@@ -13,6 +15,12 @@ from aether.podcasts.models import EpisodeIn
 from aether.security import accounts
 
 log = logging.getLogger(__name__)
+
+
+def samples_dir() -> Path:
+    """The sample feed and articles shipped in aether/samples (the demo show's topic source)."""
+    return Path(str(resources.files("aether").joinpath("samples")))
+
 
 DEMO_EMAIL = "demo@aether.invalid"
 DEMO_SLUG = "aether-demo"

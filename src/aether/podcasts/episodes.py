@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from aether.config import Settings
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.db.pagination import decode_cursor, encode_cursor
-from aether.errors import AetherError, NotFound, ValidationFailed
+from aether.errors import NotFound, ValidationFailed, WorkflowUnavailable
 from aether.podcasts import media_info, shows, workflow
 from aether.podcasts.models import EpisodeIn
 
@@ -30,11 +30,6 @@ _ASSET_TYPES = {
     "chapters": ("chapters",),
 }
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-
-
-class WorkflowUnavailable(AetherError):
-    code = "workflow_unavailable"
-    http_status = 503
 
 
 def episode_params(body: EpisodeIn, preferences: dict[str, Any], show: dict[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase, load_queries
-from aether.errors import AetherError, ConfigError
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import ConfigError, MailError, PermanentError
+from aether.queue.tasks import Blueprint, TaskContext
 
 log = logging.getLogger(__name__)
 Q = load_queries(__file__, "notifications.sql")
@@ -30,11 +30,6 @@ SMTP_TIMEOUT_S = 30.0
 
 
 tasks = Blueprint()
-
-
-class MailError(AetherError):
-    code = "mail_failed"
-    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from typing import Any
 from aether.agents.publishing.common import agent_config
 from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
-from aether.errors import NotFound, ValidationFailed
+from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
 from aether.podcasts.targets import PublishTargets, parse_targets
 from aether.queue.enqueue import NewTask, enqueue
-from aether.queue.tasks import JSON, Blueprint, PermanentError, TaskContext
+from aether.queue.tasks import JSON, Blueprint, TaskContext
 
 Q = load_queries(__file__, "release.sql")
 log = logging.getLogger(__name__)

@@ -12,21 +12,10 @@ from dataclasses import dataclass
 import httpx
 
 from aether.config import Settings
-from aether.errors import AetherError
+from aether.errors import ImagesError
 from aether.media.cover import CoverLayout, draw_cover, finish_generated, jpeg_bytes
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class ImagesError(AetherError):
-    """The images API failed (after retries) or refused the request."""
-
-    code = "images_error"
-    http_status = 502
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)

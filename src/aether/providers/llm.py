@@ -24,7 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.errors import AetherError, ConfigError
+from aether.errors import ConfigError, LLMError, LLMInvalidOutput
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,23 +32,6 @@ T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
-
-
-class LLMError(AetherError):
-    """The LLM API failed (after retries) or refused the request."""
-
-    code = "llm_error"
-    http_status = 502
-
-
-class LLMInvalidOutput(LLMError):
-    """The model's reply was not valid JSON for the schema, even after the repair retry."""
-
-    code = "llm_invalid_output"
-
-
-class InvalidReply(ValueError):
-    """Raised by a `validate` callable of chat_json: the reply breaks the schema (message says how)."""
 
 
 @dataclass(frozen=True)

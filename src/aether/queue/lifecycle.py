@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from aether.db.pool import AsyncConnection
 from aether.db.queries import load_queries
+from aether.errors import HookFailed
 from aether.queue.tasks import NO_HOOKS, Hooks
 
 Q = load_queries(__file__, "lifecycle.sql")
@@ -152,14 +153,6 @@ async def _run_fail_hooks(conn: AsyncConnection, hooks: Hooks, row: TaskRow, mes
             log.exception("on-fail hook %s raised for task %s", getattr(hook, "__qualname__", hook), row["id"])
 
 
-class _HookFailed(Exception):
-    def __init__(self, task_id: int, cause: BaseException, tb: str) -> None:
-        super().__init__(str(cause))
-        self.task_id = task_id
-        self.cause = cause
-        self.tb = tb
-
-
 async def _complete_batch(
     conn: AsyncConnection, claimer: Claimer, done: Sequence[tuple[TaskRow, dict[str, Any]]]
 ) -> list[int]:
@@ -174,7 +167,7 @@ async def _complete_batch(
                 try:
                     await hook(conn, row, results[row["id"]])
                 except Exception as exc:
-                    raise _HookFailed(row["id"], exc, traceback.format_exc()) from exc
+                    raise HookFailed(row["id"], exc, traceback.format_exc()) from exc
     return [row["id"] for row in rows]
 
 
@@ -196,7 +189,7 @@ async def complete(
         return []
     try:
         return await _complete_batch(conn, claimer, done)
-    except _HookFailed as failure:
+    except HookFailed as failure:
         if len(done) > 1:
             completed: list[int] = []
             for item in done:

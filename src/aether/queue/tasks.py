@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from aether.errors import ConfigError
+from aether.errors import ConfigError, TaskCancelled
 
 if TYPE_CHECKING:
     from aether.config import Settings
@@ -40,14 +40,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 JSON = dict[str, Any]
-
-
-class PermanentError(Exception):
-    """A failure that retrying cannot fix (bad input, revoked credentials): the task fails at once."""
-
-
-class TaskCancelled(Exception):
-    """Raised inside a handler (by ctx.raise_if_cancelled) when its task was cancelled."""
 
 
 @dataclass

@@ -36,12 +36,12 @@ import psycopg
 
 from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase, connect_async
-from aether.errors import DatabaseUnavailable
+from aether.errors import DatabaseUnavailable, PermanentError, TaskCancelled
 from aether.logs import task_id_var, workflow_id_var
 from aether.queue import lifecycle
 from aether.queue.control import CANCEL_CHANNEL
 from aether.queue.lifecycle import Claimer, TaskRow
-from aether.queue.tasks import JSON, HandlerSpec, Hooks, PermanentError, TaskCancelled, TaskContext
+from aether.queue.tasks import JSON, HandlerSpec, Hooks, TaskContext
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from email.utils import formatdate
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,15 +32,12 @@ from aether.errors import AetherError
 from aether.idempotency import run_once
 from aether.orchestrator import get_workflow_state, start_workflow
 from aether.podcasts import workflow
+from aether.podcasts.demo import samples_dir
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run import wiring
 from aether.run.hooks import HOOKS
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-
-
-def samples_dir() -> Path:
-    return Path(str(resources.files("aether").joinpath("samples")))
 
 
 class _SamplesHandler(SimpleHTTPRequestHandler):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aether.db import AsyncConnection, load_queries
-from aether.errors import Conflict
-from aether.gateway.errors import Unauthorized
+from aether.errors import Conflict, Unauthorized
 from aether.security import passwords
 from aether.security.sessions import check_login_allowed, create_session, record_login_attempt
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from aether.config import Settings, get_settings, mask_secret
 from aether.db import AsyncConnection, AsyncDatabase, load_queries
-from aether.errors import AetherError, Conflict, NotFound, ValidationFailed
+from aether.errors import AetherError, Conflict, CredentialExpired, CryptoError, KeyRetired, NotFound, ValidationFailed
 from aether.security import crypto
-from aether.security.keys import KeyRetired, KeyRing, key_ring
+from aether.security.keys import KeyRing, key_ring
 
 Q = load_queries(__file__, "credentials.sql")
 log = logging.getLogger(__name__)
@@ -34,13 +34,6 @@ PLATFORM_MAX = 50
 KEY_MAX = 100
 VALUE_MAX_BYTES = 64 * 1024
 READ_ATTEMPTS = 3
-
-
-class CredentialExpired(AetherError):
-    """The credential is past `expires_at` and could not be refreshed: a person must issue a new one."""
-
-    code = "credential_expired"
-    http_status = 409
 
 
 @dataclass(frozen=True)
@@ -181,8 +174,8 @@ def reseal_value(row: Mapping[str, Any], old_key: bytes, new_key: bytes, new_key
 async def _plaintext(ring: KeyRing, conn: AsyncConnection, row: Mapping[str, Any]) -> str:
     try:
         sealed = crypto.parse(row["credential_value"])
-    except crypto.CryptoError as exc:
-        raise crypto.CryptoError(f"{_what(row)}: {exc.message}") from None
+    except CryptoError as exc:
+        raise CryptoError(f"{_what(row)}: {exc.message}") from None
     return open_value(row, await ring.key(conn, sealed.key_id))
 
 

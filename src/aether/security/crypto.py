@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from aether.errors import AetherError
+from aether.errors import CryptoError
 
 PREFIX = "enc"
 VERSION = "v1"
@@ -26,13 +26,6 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 _KEY_ID = re.compile(r"^[a-z0-9-]{1,64}$")
 _SEALED = re.compile(r"^enc:v1:([a-z0-9-]{1,64}):([A-Za-z0-9_-]+={0,2})$")
-
-
-class CryptoError(AetherError):
-    """A sealed value cannot be opened: tampered, moved to another row, or sealed by another key."""
-
-    code = "crypto_error"
-    http_status = 500
 
 
 @dataclass(frozen=True)

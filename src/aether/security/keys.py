@@ -28,24 +28,13 @@ from typing import Any
 
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase, load_queries
-from aether.errors import AetherError
+from aether.errors import CryptoError, KeyRetired, MasterKeyError
 from aether.security import crypto
 
 Q = load_queries(__file__, "keys.sql")
 
 MASTER_KEY_FILE = "master.key"
 MASTER_KEY_ENV = "AETHER_MASTER_KEY"
-
-
-class MasterKeyError(AetherError):
-    """The master key is missing, malformed, or not the one that wrapped the data keys."""
-
-    code = "master_key_error"
-    http_status = 500
-
-
-class KeyRetired(crypto.CryptoError):
-    """A value names a data key that rotation has retired meanwhile (readers re-read the row)."""
 
 
 # ---- the master key ---------------------------------------------------------------------------
@@ -196,7 +185,7 @@ class KeyRing:
         try:
             sealed = crypto.parse(row["wrapped_key"])
             key = crypto.open_sealed(master.key, sealed, crypto.data_key_context(key_id), what=f"data key {key_id}")
-        except crypto.CryptoError as exc:
+        except CryptoError as exc:
             raise MasterKeyError(f"{exc.message} (master key {master.key_id})", field=MASTER_KEY_ENV) from None
         if len(key) != crypto.KEY_BYTES:
             raise MasterKeyError(f"data key {key_id} has {len(key)} bytes; a data key has 32")
@@ -214,7 +203,7 @@ class KeyRing:
             return self._keys[key_id]
         row = await (await conn.execute(Q.key_by_id, {"key_id": key_id})).fetchone()
         if row is None:
-            raise crypto.CryptoError(f"data key {key_id} is not in the key ring (data_keys)")
+            raise CryptoError(f"data key {key_id} is not in the key ring (data_keys)")
         return self.unwrap(row)
 
     async def active(self, conn: AsyncConnection) -> tuple[str, bytes]:

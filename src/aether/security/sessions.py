@@ -13,22 +13,13 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from aether.db import AsyncConnection, load_queries
-from aether.errors import AetherError
+from aether.errors import RateLimited
 
 Q = load_queries(__file__, "sessions.sql")
 
 TOKEN_BYTES = 32  # 256 bits
 RENEW_AFTER = timedelta(seconds=60)  # sliding renewal writes at most once a minute per session
 IP_FAILURE_FACTOR = 5  # failures from one address over all emails: this many times the per-email limit
-
-
-class RateLimited(AetherError):
-    code = "rate_limited"
-    http_status = 429
-
-    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

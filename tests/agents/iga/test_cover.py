@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from aether.agents.iga import cover as iga
 from aether.config import Settings
 from aether.db import AsyncDatabase, Database
-from aether.errors import ValidationFailed
-from aether.queue.tasks import PermanentError, TaskContext
+from aether.errors import PermanentError, ValidationFailed
+from aether.queue.tasks import TaskContext
 from aether.storage import ObjectStore
 from tests.standins.images import ImagesStandin
 

@@ -20,9 +20,9 @@ from aether.agents.sca import snippets as sca
 from aether.agents.tda import discover as tda
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
-from aether.queue.tasks import PermanentError, TaskContext
+from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from aether.text import count_words, split_sentences
 from tests.agents.feed_server import FeedServer

@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from aether.agents.publishing import common as publish
-from aether.agents.publishing.common import PlatformRejected, PlatformUnavailable, RetryPolicy, caption_html
+from aether.agents.publishing.common import RetryPolicy, caption_html
 from aether.analytics.hooks import record_task_completed, record_task_failed
 from aether.config import Settings
 from aether.db import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import PlatformRejected, PlatformUnavailable, ValidationFailed
 from aether.run.hooks import HOOKS
 from aether.run.wiring import TASKS
 from tests.standins.context import task_context

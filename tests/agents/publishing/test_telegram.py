@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from aether.agents.publishing import telegram
-from aether.agents.publishing.common import AgentDisabled, PlatformUnavailable, RetryPolicy
+from aether.agents.publishing.common import RetryPolicy
 from aether.config import Settings
 from aether.db import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import AgentDisabled, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from tests.standins.context import task_context, write_cover, write_mp3

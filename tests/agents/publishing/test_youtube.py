@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from aether.agents.publishing import youtube
-from aether.agents.publishing.common import AgentDisabled, PlatformUnavailable, RetryPolicy
+from aether.agents.publishing.common import RetryPolicy
 from aether.config import Settings
 from aether.db import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import AgentDisabled, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from aether.security.credentials import add_credential, find_secret, utc_now

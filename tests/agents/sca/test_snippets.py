@@ -13,9 +13,9 @@ from aether.agents.sca.rank import lexrank
 from aether.agents.tda import discover as tda
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
-from aether.errors import NotFound, ValidationFailed
+from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
-from aether.queue.tasks import PermanentError, TaskContext
+from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from aether.text import content_tokens, split_sentences
 from tests.agents.feed_server import FeedServer

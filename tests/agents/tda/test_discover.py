@@ -13,8 +13,8 @@ from aether.agents.tda import discover as tda
 from aether.agents.tda.fetch import Fetcher
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
-from aether.errors import NotFound, ValidationFailed
-from aether.queue.tasks import PermanentError, TaskContext
+from aether.errors import NotFound, PermanentError, ValidationFailed
+from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from tests.agents.feed_server import ETAG, HUGE_BYTES, FeedServer
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from aether.config import Settings
 from aether.db import AsyncConnection, Connection, Database
-from aether.errors import ValidationFailed
-from aether.providers.images import ImagesError, make_cover
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import ImagesError, PermanentError, ValidationFailed
+from aether.providers.images import make_cover
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.storage import (
     Asset,
     ObjectStore,

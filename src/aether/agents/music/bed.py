@@ -17,10 +17,10 @@ from typing import Any
 
 from aether.config import Settings
 from aether.db import Database
-from aether.errors import ValidationFailed
+from aether.errors import PermanentError, ValidationFailed
 from aether.media.audio import SAMPLE_RATE, seconds, wav_bytes
 from aether.media.music import render_music
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.storage import Asset, ObjectStore, PendingAsset, record_all, record_all_async
 
 ROLES = ("music_bed", "music_intro", "music_outro")

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aether.agents.pswa.script import Script, ScriptRequest, SourceRef
-from aether.providers.llm import InvalidReply, LLMClient, TokenUsage
+from aether.errors import InvalidReply
+from aether.providers.llm import LLMClient, TokenUsage
 
 WRITER = "llm"
 PROMPT_VERSION = "llm-1"

@@ -28,9 +28,9 @@ from aether.agents.pswa.cache import CacheEntry, ScriptCache, cache_key, open_ca
 from aether.agents.pswa.script import Script, ScriptRequest
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.security.credentials import with_stored_secrets
 
 tasks = Blueprint()

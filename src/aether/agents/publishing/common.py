@@ -28,8 +28,8 @@ import httpx
 from aether.analytics.recording import FEED_PINGS, record_async
 from aether.config import Settings
 from aether.db import AsyncDatabase
-from aether.errors import ValidationFailed
-from aether.queue.tasks import JSON, Blueprint, PermanentError, TaskContext
+from aether.errors import PlatformRejected, PlatformUnavailable, ValidationFailed
+from aether.queue.tasks import JSON, Blueprint, TaskContext
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and the Bot API carries its token in the URL: never log it.
@@ -39,23 +39,6 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 tasks = Blueprint()
-
-
-class PlatformUnavailable(Exception):
-    """The platform kept failing (5xx, 429, network) after every retry; the task is retried later."""
-
-
-class PlatformRejected(PermanentError):
-    """The platform refused the request for good (bad request, unknown chat, ...)."""
-
-    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-
-
-class AgentDisabled(PermanentError):
-    """Credentials rejected (401/403) or quota exhausted: the agent was marked `error`."""
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,6 @@ from typing import Any
 import httpx
 
 from aether.agents.publishing.common import (
-    AgentDisabled,
-    PlatformRejected,
-    PlatformUnavailable,
     RetryPolicy,
     Sleep,
     agent_config,
@@ -43,8 +40,15 @@ from aether.agents.publishing.common import (
 )
 from aether.analytics.recording import MESSAGES_SENT, record_async
 from aether.config import Settings
-from aether.errors import ValidationFailed
-from aether.queue.tasks import JSON, Blueprint, PermanentError, TaskContext
+from aether.errors import (
+    AgentDisabled,
+    PermanentError,
+    PlatformAuthError,
+    PlatformRejected,
+    PlatformUnavailable,
+    ValidationFailed,
+)
+from aether.queue.tasks import JSON, Blueprint, TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,6 @@ MAX_TEXT = 4096
 
 
 tasks = Blueprint()
-
-
-class TelegramAuthError(Exception):
-    """The Bot API answered 401/403: the token is wrong or revoked, or the bot was removed from the chat."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class TelegramBot:
             body = {}
         description = str(body.get("description") or response.reason_phrase or "") if isinstance(body, dict) else ""
         if response.status_code in (401, 403):
-            raise TelegramAuthError(f"Telegram {method}: HTTP {response.status_code} {description}".strip())
+            raise PlatformAuthError(f"Telegram {method}: HTTP {response.status_code} {description}".strip())
         if response.status_code >= 300 or not isinstance(body, dict) or not body.get("ok"):
             raise PlatformRejected(
                 f"Telegram {method} refused: HTTP {response.status_code} {description}".strip(),
@@ -287,7 +287,7 @@ async def publish(
 
             try:
                 outcome = await ctx.once(key, post)
-            except TelegramAuthError as exc:
+            except PlatformAuthError as exc:
                 reason = str(exc).replace(bot_token, "<token>")
                 await mark_agent_error(ctx.db, AGENT, reason)
                 raise AgentDisabled(f"Telegram rejected the bot token: {reason}") from None

@@ -36,9 +36,6 @@ from typing import Any
 import httpx
 
 from aether.agents.publishing.common import (
-    AgentDisabled,
-    PlatformRejected,
-    PlatformUnavailable,
     RetryPolicy,
     Sleep,
     agent_config,
@@ -50,9 +47,19 @@ from aether.agents.publishing.common import (
     send_with_retries,
 )
 from aether.analytics.recording import VIDEOS_CREATED, record_async
-from aether.errors import ValidationFailed
-from aether.queue.tasks import JSON, Blueprint, PermanentError, TaskContext
-from aether.security.credentials import CredentialExpired, Refreshed, RefreshRequest, refresher, utc_now
+from aether.errors import (
+    AgentDisabled,
+    CredentialExpired,
+    PermanentError,
+    PlatformAuthError,
+    PlatformRejected,
+    PlatformUnavailable,
+    QuotaExceeded,
+    SessionExpired,
+    ValidationFailed,
+)
+from aether.queue.tasks import JSON, Blueprint, TaskContext
+from aether.security.credentials import Refreshed, RefreshRequest, refresher, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +73,6 @@ SHORTS_TAG = "#Shorts"
 
 
 tasks = Blueprint()
-
-
-class YouTubeAuthError(Exception):
-    """401, or a 403 that is not about quota: the token is invalid or lacks the upload scope."""
-
-
-class QuotaExceeded(Exception):
-    """The project's YouTube API quota (or the channel's upload limit) is used up."""
-
-
-class SessionExpired(Exception):
-    """The resumable session is gone (404/410): a new one must be created."""
 
 
 # ---- metadata ---------------------------------------------------------------------------------------
@@ -204,7 +199,7 @@ def check_response(response: httpx.Response, what: str) -> None:
     if reason in QUOTA_REASONS:
         raise QuotaExceeded(detail)
     if status in (401, 403):
-        raise YouTubeAuthError(detail)
+        raise PlatformAuthError(detail)
     if status in (404, 410):
         raise SessionExpired(detail)
     raise PlatformRejected(detail, status=status, reason=reason)
@@ -486,7 +481,7 @@ async def publish(
                 dimensions={**dimensions, "kind": "short"},
             )
             result["short_video_id"] = shorts["video_id"]
-    except (QuotaExceeded, YouTubeAuthError) as exc:
+    except (QuotaExceeded, PlatformAuthError) as exc:
         reason = str(exc)
         await mark_agent_error(ctx.db, AGENT, reason)
         raise AgentDisabled(f"YouTube: {reason}") from None

@@ -35,9 +35,9 @@ from aether.agents.sca.rank import lexrank, tfidf_matrix
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
 from aether.db.queries import load_queries
-from aether.errors import NotFound, ValidationFailed
-from aether.providers.llm import InvalidReply, LLMClient, LLMError
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import InvalidReply, LLMError, NotFound, PermanentError, ValidationFailed
+from aether.providers.llm import LLMClient
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.security.credentials import with_stored_secrets
 from aether.text import content_tokens, count_words, sentence_key, split_sentences, text_hash
 

@@ -32,13 +32,13 @@ from urllib.parse import urlsplit
 from psycopg.types.json import Jsonb
 
 from aether.agents.tda import topics as tda_topics
-from aether.agents.tda.feeds import FeedError, FeedItem, ParsedFeed, extract_article, parse_feed
+from aether.agents.tda.feeds import FeedItem, ParsedFeed, extract_article, parse_feed
 from aether.agents.tda.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase
 from aether.db.queries import load_queries
-from aether.errors import NotFound, ValidationFailed
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.errors import FeedError, NotFound, PermanentError, ValidationFailed
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.text import normalize_space, split_sentences, text_hash
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,12 @@ from typing import Any
 
 import feedparser
 
+from aether.errors import FeedError
 from aether.text import count_words, html_to_text, normalize_space, text_hash
 
 # An entry whose text has fewer words than this is "summary only": its article page is fetched.
 ARTICLE_MIN_WORDS = 120
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html)", re.IGNORECASE | re.DOTALL)
-
-
-class FeedError(Exception):
-    """The document is not a usable feed; the message is the reason recorded against the source."""
 
 
 @dataclass

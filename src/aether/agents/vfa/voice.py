@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aether.agents.vfa.episode import AudioOptions, Progress, render_episode_audio
 from aether.config import Settings
 from aether.db import Database
-from aether.errors import ValidationFailed
+from aether.errors import PermanentError, ValidationFailed
 from aether.media.audio import read_wav
-from aether.media.episode import AudioOptions, Progress, render_episode_audio
 from aether.media.music import MusicParts, render_music
 from aether.media.script import Script, parse_script
 from aether.media.tags import tag_cover
 from aether.providers.tts import VoiceSettings, default_threads, host_voices
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.storage import (
     Asset,
     ObjectStore,

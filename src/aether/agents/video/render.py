@@ -26,7 +26,7 @@ from PIL import Image
 
 from aether.config import Settings
 from aether.db import Database
-from aether.errors import ValidationFailed
+from aether.errors import PermanentError, ValidationFailed
 from aether.media import chapters as chapter_doc
 from aether.media.ffmpeg import decoded_duration, probe
 from aether.media.transcript import Cue, parse_webvtt
@@ -41,7 +41,7 @@ from aether.media.video import (
     wait_ffmpeg,
     write_captions,
 )
-from aether.queue.tasks import Blueprint, PermanentError, TaskContext
+from aether.queue.tasks import Blueprint, TaskContext
 from aether.storage import (
     Asset,
     ObjectStore,

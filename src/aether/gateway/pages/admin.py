@@ -10,9 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from aether.agents import registry
-from aether.errors import AetherError
+from aether.errors import AetherError, Forbidden
 from aether.gateway.deps import DB, AppSettings, OptionalUser, client_ip
-from aether.gateway.errors import Forbidden
 from aether.gateway.pages.render import render
 from aether.security import audit, credentials
 from aether.security.sessions import Session

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from aether.db import jsonable
-from aether.errors import AetherError, NotFound
+from aether.errors import AetherError, Forbidden, NotFound
 from aether.gateway import cover
 from aether.gateway.deps import (
     ANON_CSRF_COOKIE,
@@ -27,7 +27,7 @@ from aether.gateway.deps import (
     forget_session,
     is_https,
 )
-from aether.gateway.errors import Forbidden
+from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
 from aether.podcasts import episodes, shows, subscribers
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
@@ -239,7 +239,7 @@ async def login(request: Request, user: OptionalUser, db: DB, settings: AppSetti
                 window_s=settings.login_window_seconds,
             )
     except AetherError as exc:
-        return render(request, "login.html", None, status_code=exc.http_status, next=target, error=exc.message)
+        return render(request, "login.html", None, status_code=http_status(exc), next=target, error=exc.message)
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(response, request, token, settings)
     return response
@@ -412,7 +412,7 @@ async def samples(path: str, request: Request, settings: AppSettings) -> Respons
     """The sample feed and articles shipped in aether/samples: the demo show's offline topic source."""
     from email.utils import formatdate
 
-    from aether.run.demo import samples_dir
+    from aether.podcasts.demo import samples_dir
 
     root = samples_dir().resolve()
     target = (root / path).resolve()

@@ -26,7 +26,7 @@ WAL_FILE = re.compile(r"^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?$|^[0-9A-
 SEGMENT = re.compile(r"^[0-9A-F]{24}$")
 
 SCRIPT = r"""#!/bin/sh
-# Written by Aether (aether.ops.archive) on every start of the embedded server; do not edit.
+# Written by Aether (aether.db.archive) on every start of the embedded server; do not edit.
 # archive_command: archive-wal.sh %p %f -- exit 0 only once the segment is safely stored.
 set -u
 src="$1"
