@@ -1,37 +1,20 @@
-"""aether.podcasts.notifications: SMTP URLs, and the new-episode mails sent exactly once per subscriber even when the
-task runs again (a real aiosmtpd server on 127.0.0.1, the real idempotency guard)."""
+"""aether.podcasts.notifications: the new-episode mails sent exactly once per subscriber even when the task runs
+again (a real aiosmtpd server on 127.0.0.1, the real idempotency guard)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 
-import pytest
 from pydantic import SecretStr
 
 from aether.config import Settings
 from aether.db import open_async_database
 from aether.db.pool import Database
-from aether.errors import ConfigError
 from aether.idempotency import run_once
 from aether.podcasts import notifications as mail
 from aether.queue.tasks import TaskContext
 from tests.gateway.smtp import Inbox, smtp_server  # noqa: F401  (fixture)
-
-
-def test_parse_smtp_url() -> None:
-    target = mail.parse_smtp_url("smtp://bob:p%40ss@mail.example.org:587?starttls=require")
-    assert (target.host, target.port, target.username, target.password, target.starttls) == (
-        "mail.example.org",
-        587,
-        "bob",
-        "p@ss",
-        "require",
-    )
-    assert mail.parse_smtp_url("smtps://mail.example.org").port == 465
-    for bad in ("http://x", "smtp://", "smtp://h:99999", "smtp://h?starttls=maybe"):
-        with pytest.raises(ConfigError):
-            mail.parse_smtp_url(bad)
 
 
 def test_new_episode_mails_each_subscriber_once(

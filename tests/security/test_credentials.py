@@ -275,7 +275,7 @@ async def test_providers_read_the_llm_key_and_smtp_password_from_the_store(
     assert filled.llm_api_key is not None and filled.llm_api_key.get_secret_value() == "sk-stored-0123456789"
     assert filled.smtp_url is not None
     assert filled.smtp_url.get_secret_value() == "smtp://mailer:p%40ss%2Fword@127.0.0.1:2525"
-    from aether.podcasts.notifications import parse_smtp_url
+    from aether.podcasts.mail import parse_smtp_url
 
     assert parse_smtp_url(filled.smtp_url.get_secret_value()).password == "p@ss/word"
     explicit = configured.model_copy(update={"llm_api_key": SecretStr("sk-from-env-0123456789")})

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from aether.config import Settings, load_settings
 from aether.db.pool import AsyncDatabase
 from aether.errors import ConfigError, MasterKeyError
-from aether.security import credentials, keys
+from aether.security import credentials, keys, rotation
 from aether.security.keys import KeyRing
 
 
@@ -145,7 +145,7 @@ async def test_rotation_under_concurrent_readers_loses_nothing(adb: AsyncDatabas
         await asyncio.sleep(0)  # let the readers in between batches
 
     readers = [asyncio.create_task(reader(k * 13)) for k in range(4)]
-    report = await keys.rotate(adb, keyed_settings, actor="cli:test", batch_size=7, on_batch=on_batch)
+    report = await rotation.rotate(adb, keyed_settings, actor="cli:test", batch_size=7, on_batch=on_batch)
     done.set()
     await asyncio.gather(*readers)
 
@@ -177,7 +177,7 @@ async def test_writers_during_rotation_end_up_on_the_new_key(adb: AsyncDatabase,
         await _add(adb, keyed_settings, f"during_{written}", f"value-during-{written:04d}")
         written += 1
 
-    report = await keys.rotate(adb, keyed_settings, actor="cli:test", batch_size=5, on_batch=on_batch)
+    report = await rotation.rotate(adb, keyed_settings, actor="cli:test", batch_size=5, on_batch=on_batch)
     assert written >= 3
     left = await adb.fetch_one("SELECT count(*) AS n FROM credentials WHERE data_key_id <> %s", (report.new_key_id,))
     assert left == {"n": 0}
@@ -199,14 +199,14 @@ async def test_an_interrupted_rotation_resumes_without_a_second_new_key(
         raise Crash
 
     with pytest.raises(Crash):
-        await keys.rotate(adb, keyed_settings, actor="cli:test", batch_size=3, on_batch=crash)
+        await rotation.rotate(adb, keyed_settings, actor="cli:test", batch_size=3, on_batch=crash)
     statuses = await adb.fetch_all("SELECT status FROM data_keys ORDER BY version")
     assert [r["status"] for r in statuses] == ["retiring", "active"]
     _fresh(keyed_settings)
     for i in range(10):  # readers are fine half-way
         got = await credentials.get_secret(adb, keyed_settings, agent=None, platform="test", key=f"k{i}")
         assert got == f"value-number-{i:04d}"
-    report = await keys.rotate(adb, keyed_settings, actor="cli:test", batch_size=3)
+    report = await rotation.rotate(adb, keyed_settings, actor="cli:test", batch_size=3)
     assert report.resealed == 7 and report.retired is not None and len(report.retired) == 1
     statuses = await adb.fetch_all("SELECT status FROM data_keys ORDER BY version")
     assert [r["status"] for r in statuses] == ["retired", "active"]
@@ -215,7 +215,7 @@ async def test_an_interrupted_rotation_resumes_without_a_second_new_key(
 async def test_rotation_on_an_empty_installation_makes_the_first_key(
     adb: AsyncDatabase, keyed_settings: Settings
 ) -> None:
-    report = await keys.rotate(adb, keyed_settings, actor="cli:test")
+    report = await rotation.rotate(adb, keyed_settings, actor="cli:test")
     assert report.resealed == 0 and report.retired == []
     assert await adb.fetch_one("SELECT count(*) AS n FROM data_keys WHERE status = 'active'") == {"n": 1}
 

@@ -333,10 +333,10 @@ def credentials_rotate_key(
     ),
 ) -> None:
     """Seal every credential under a new data key in batches (readers keep working), then retire the old."""
-    from aether.security import keys
+    from aether.security import rotation
     from aether.security.audit import cli_actor
 
-    report = _run(lambda db, settings: keys.rotate(db, settings, actor=cli_actor(), batch_size=batch_size))
+    report = _run(lambda db, settings: rotation.rotate(db, settings, actor=cli_actor(), batch_size=batch_size))
     console.print(
         f"active data key {report.new_key_id}: re-sealed {report.resealed} credentials in {report.batches} "
         f"batches; retired {', '.join(report.retired or []) or 'nothing'}"

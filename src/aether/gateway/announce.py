@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from aether.config import Settings
+from aether.db.pool import connect_async
 from aether.security.sessions import Session
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,6 @@ async def listen(
 ) -> None:
     """Forever: LISTEN on `channels`, hand each payload to its channel's callback; `on_state(True)` once
     listening, `on_state(False)` when the connection is lost (then reconnect with back-off)."""
-    from aether.db.pool import connect_async
 
     delay = 0.5
     while True:

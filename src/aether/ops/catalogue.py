@@ -28,6 +28,7 @@ from psycopg.types.json import Jsonb
 
 from aether.db import Connection, load_queries
 from aether.db.archive import backups_root
+from aether.errors import OpsError
 
 Q = load_queries(__file__, "backup.sql")
 
@@ -231,8 +232,6 @@ def chain(record: BackupRecord, by_id: dict[str, BackupRecord]) -> list[BackupRe
     while out[-1].parent_id is not None:
         parent = by_id.get(out[-1].parent_id)
         if parent is None or parent.id in seen:
-            from aether.errors import OpsError
-
             raise OpsError(f"backup {record.id} needs {out[-1].parent_id}, which is not on disk")
         seen.add(parent.id)
         out.append(parent)

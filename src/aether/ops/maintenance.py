@@ -21,12 +21,16 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from aether.analytics.partitions import drop_partitions_older_than, ensure_partitions
 from aether.config import Settings
 from aether.db import Connection, load_queries
 from aether.db.connect import primary_url
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import connect
-from aether.errors import ValidationFailed
+from aether.errors import OpsError, ValidationFailed
+from aether.idempotency import prune_expired_sync
+from aether.ops.backup import create_backup
+from aether.ops.restore import verify
 
 log = logging.getLogger("aether.ops.maintenance")
 Q = load_queries(__file__, "maintenance.sql")
@@ -251,7 +255,6 @@ def _days(value: float) -> float:
     "backup", "7 * * * *", "Backup: full once AETHER_BACKUP_FULL_INTERVAL_HOURS passed, else incremental", default=False
 )
 def backup_job(ctx: JobContext) -> JobResult:
-    from aether.ops.backup import create_backup
 
     result = create_backup(ctx.settings, "auto")
     detail: dict[str, Any] = {
@@ -270,16 +273,12 @@ def backup_job(ctx: JobContext) -> JobResult:
             "error": result.offsite.error,
         }
         if result.offsite.error:
-            from aether.errors import OpsError
-
             raise OpsError(f"backup {result.record.id} taken, but the off-site copy failed: {result.offsite.error}")
     return JobResult(detail)
 
 
 @job("backup_verify", "40 4 * * *", "Restore test: verify the newest backup in a scratch cluster", default=False)
 def backup_verify_job(ctx: JobContext) -> JobResult:
-    from aether.errors import OpsError
-    from aether.ops.restore import verify
 
     result = verify(ctx.settings)
     detail = {"backup": result.backup_id, "passed": result.passed, "problems": result.problems}
@@ -310,15 +309,12 @@ def reindex_job(ctx: JobContext) -> JobResult:
         except psycopg.Error as exc:
             failed[table] = str(exc).strip().splitlines()[0]
     if failed:
-        from aether.errors import OpsError
-
         raise OpsError(f"REINDEX failed for {len(failed)} of {len(tables)} tables: {failed}")
     return JobResult({"tables": len(tables)})
 
 
 @job("prune_idempotency", "5 2 * * *", "Delete expired idempotency keys")
 def prune_idempotency_job(ctx: JobContext) -> JobResult:
-    from aether.idempotency import prune_expired_sync
 
     return JobResult({"deleted": prune_expired_sync(ctx.conn)})
 
@@ -357,7 +353,6 @@ def analytics_partitions_job(ctx: JobContext) -> JobResult:
     row = ctx.conn.execute(Q.relkind, {"name": "analytics"}).fetchone()
     if row is None or row["relkind"] != "p":
         return JobResult(skipped="analytics is not a partitioned table: nothing to create or drop")
-    from aether.analytics.partitions import drop_partitions_older_than, ensure_partitions
 
     with ctx.conn.transaction():
         ctx.conn.execute("SELECT set_config('aether.actor', 'system:maintenance', true)")

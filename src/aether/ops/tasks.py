@@ -16,15 +16,15 @@ import asyncio
 from typing import Any
 
 from aether.errors import PermanentError, ValidationFailed
+from aether.ops.maintenance import check_job, run_job
 from aether.queue.tasks import Blueprint, TaskContext
+from aether.security.roles import owner_settings
 
 tasks = Blueprint()
 
 
 @tasks.task("maintenance.run", agent="maintenance")
 async def run_maintenance(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    from aether.ops.maintenance import check_job, run_job
-    from aether.security.roles import owner_settings
 
     name = payload.get("job")
     if not isinstance(name, str):

@@ -14,8 +14,10 @@ from aether.config import Settings
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import NotFound, ValidationFailed, WorkflowUnavailable
+from aether.orchestrator import get_workflow_state, start_workflow
 from aether.podcasts import media_info, shows, workflow
 from aether.podcasts.models import EpisodeIn
+from aether.podcasts.plan import prepare_start
 
 Q = load_queries(__file__, "episodes.sql")
 
@@ -69,8 +71,6 @@ async def start_episode(
 ) -> dict[str, Any]:
     """Insert the episode and start its workflow in the caller's transaction. The workflow publishes to
     the show's targets and works on `topic_ids` when given (aether.podcasts.plan)."""
-    from aether.orchestrator import start_workflow
-    from aether.podcasts.plan import prepare_start
 
     show = await shows.own_show(conn, user_id, show_id)
     episode_id = uuid.uuid4()
@@ -270,8 +270,6 @@ async def list_episodes(
 
 async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, Any]:
     """The episode's workflow, step by step."""
-    from aether.orchestrator import get_workflow_state
-
     out: dict[str, Any] = {"episode_id": str(episode["id"]), "status": episode["status"], "workflow": None}
     if not episode.get("workflow_id"):
         return out
@@ -327,7 +325,6 @@ async def provenance(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str
     }
     if not episode.get("workflow_id"):
         return out
-    from aether.orchestrator import get_workflow_state
 
     try:
         state = await get_workflow_state(conn, str(episode["workflow_id"]))

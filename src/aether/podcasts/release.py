@@ -27,10 +27,14 @@ from aether.agents.publishing.common import agent_config
 from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
 from aether.errors import NotFound, PermanentError, ValidationFailed
+from aether.media.chapters import from_json
+from aether.podcasts.episodes import link_assets
 from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
+from aether.podcasts.shows import feed_path
 from aether.podcasts.targets import PublishTargets, parse_targets
 from aether.queue.enqueue import NewTask, enqueue
 from aether.queue.tasks import JSON, Blueprint, TaskContext
+from aether.storage import ObjectStore
 
 Q = load_queries(__file__, "release.sql")
 log = logging.getLogger(__name__)
@@ -59,8 +63,6 @@ def _required(output: Mapping[str, Any], key: str, step: str) -> Any:
 
 def links(settings: Settings, episode: Mapping[str, Any]) -> tuple[str, str]:
     """(episode page URL, show feed URL) as the gateway serves them."""
-    from aether.podcasts.shows import feed_path
-
     base = public_url(settings)
     return f"{base}/episodes/{episode['id']}", base + feed_path(str(episode["show_slug"]))
 
@@ -69,8 +71,6 @@ async def chapter_list(settings: Settings, chapters_uri: str | None) -> list[dic
     """The episode's chapters as the youtube agent wants them: [{start, title}], increasing starts."""
     if not chapters_uri:
         return []
-    from aether.media.chapters import from_json
-    from aether.storage import ObjectStore
 
     data = await asyncio.to_thread(ObjectStore.from_settings(settings).get_bytes, chapters_uri)
     try:
@@ -180,8 +180,6 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover)
     if "websub" in platforms:
         out["websub"] = {"feed_url": feed_url, "show_id": episode["show_id"]}
-
-    from aether.podcasts.episodes import link_assets
 
     async with ctx.db.transaction() as conn:
         out["published"] = await _publish_episode(conn, episode_id, ctx.workflow_id)

@@ -27,8 +27,11 @@ from typing import Any
 
 from croniter import CroniterBadCronError
 
+from aether.agents.tda import discover as tda
 from aether.config import Settings
 from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.podcasts.episodes import start_episode
+from aether.podcasts.models import EpisodeIn
 from aether.queue.periodic import latest_tick
 from aether.queue.tasks import JSON, Blueprint, TaskContext
 
@@ -70,8 +73,6 @@ def due_tick(cron: str, fired_at: datetime | None, now: datetime) -> datetime | 
 
 async def discover_feeds(db: AsyncDatabase, settings: Settings, feeds: list[str], cpu: CpuRunner | None) -> None:
     """Read the show's feeds (every enabled source when it names none); failures are logged only."""
-    from aether.agents.tda import discover as tda
-
     try:
         await tda.discover(db, settings, feeds=feeds or None, limit=TOPICS_PER_EPISODE, cpu=cpu)
     except Exception as exc:  # a broken feed or no feed at all: pick from what is already known
@@ -87,8 +88,6 @@ async def pick_topics(
 
 def episode_request(topics: list[dict[str, Any]], *, video: bool = False) -> Any:
     """The body POST /v1/shows/{id}/episodes would get for these topics (the best one names the episode)."""
-    from aether.podcasts.models import EpisodeIn
-
     lead = " ".join(str(topics[0]["title"]).split())
     title = lead[:300]
     lines = [f"- {' '.join(str(t['title']).split())}" for t in topics]
@@ -103,8 +102,6 @@ def episode_request(topics: list[dict[str, Any]], *, video: bool = False) -> Any
 
 async def run_show(db: AsyncDatabase, settings: Settings, show: dict[str, Any], tick_at: datetime) -> ScheduledRun:
     """Claim this tick of the show and start its episode, in one transaction."""
-    from aether.podcasts.episodes import start_episode
-
     run = ScheduledRun(show["id"], tick_at.isoformat(), "taken")
     feeds = [str(f) for f in show["sources"] or []]
     async with db.transaction() as conn:

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.podcasts.targets import parse_targets
 
 Q = load_queries(__file__, "shows.sql")
 
@@ -55,8 +56,6 @@ def podcast_guid(base_url: str, slug: str) -> uuid.UUID:
 
 def stored_targets(value: Any) -> dict[str, Any]:
     """Publishing targets as kept in shows.targets (checked by aether.podcasts.targets)."""
-    from aether.podcasts.targets import parse_targets
-
     return parse_targets(value).stored()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
 from aether.errors import NotFound
-from aether.podcasts import notifications as mail
+from aether.podcasts import mail
 
 Q = load_queries(__file__, "subscribers.sql")
 

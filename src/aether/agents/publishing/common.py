@@ -25,11 +25,14 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from aether.agents.registry import set_error
 from aether.analytics.recording import FEED_PINGS, record_async
 from aether.config import Settings
 from aether.db import AsyncDatabase
 from aether.errors import PlatformRejected, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import JSON, Blueprint, TaskContext
+from aether.security.credentials import find_secret
+from aether.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and the Bot API carries its token in the URL: never log it.
@@ -127,7 +130,6 @@ async def send_with_retries(
 async def mark_agent_error(db: AsyncDatabase, agent: str, reason: str) -> None:
     """Put the agent in `error` with the reason, in a transaction of its own (the security package's
     agent registry: `aether.agents.registry.set_error`); the admin page shows why it stopped."""
-    from aether.agents.registry import set_error
 
     await set_error(db, agent, reason)
 
@@ -148,7 +150,6 @@ async def agent_config(db: AsyncDatabase, agent: str) -> dict[str, Any]:
 async def secret_for(db: AsyncDatabase, settings: Settings, platform: str, key: str, *, agent: str) -> str | None:
     """The plaintext of credential (agent, platform, key) from the encrypted store (the agent's own, else a
     shared one), refreshed first when it is about to expire; None when none is stored. Never log it."""
-    from aether.security.credentials import find_secret
 
     return await find_secret(db, settings, agent=agent, platform=platform, key=key)
 
@@ -167,8 +168,6 @@ def local_media(ref: str, field: str, settings: Settings | None = None) -> Path:
     elif settings is None:
         raise ValidationFailed(f"{field}: {ref} is not a local file", field=field)
     else:
-        from aether.storage import ObjectStore
-
         folder = settings.home.resolve() / "tmp" / "publish"
         folder.mkdir(parents=True, exist_ok=True)
         name = Path(unquote(parts.path)).name or "media"

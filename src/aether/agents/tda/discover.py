@@ -39,7 +39,7 @@ from aether.db.pool import AsyncConnection, AsyncDatabase
 from aether.db.queries import load_queries
 from aether.errors import FeedError, NotFound, PermanentError, ValidationFailed
 from aether.queue.tasks import Blueprint, TaskContext
-from aether.text import normalize_space, split_sentences, text_hash
+from aether.text import content_tokens, html_to_text, normalize_space, split_sentences, text_hash
 
 log = logging.getLogger(__name__)
 Q = load_queries(__file__, "discover.sql")
@@ -357,7 +357,6 @@ def _html_title(body: bytes) -> str | None:
     match = re.search(rb"<title[^>]*>(.*?)</title>", body[:65536], re.IGNORECASE | re.DOTALL)
     if not match:
         return None
-    from aether.text import html_to_text
 
     return normalize_space(html_to_text(match.group(1).decode("utf-8", "replace")))[:MAX_TITLE] or None
 
@@ -566,7 +565,6 @@ def _central(items: list[dict[str, Any]]) -> dict[str, Any]:
     """The item whose title shares the most words with the others' (the earliest on a tie)."""
     if len(items) <= 2:
         return items[0]
-    from aether.text import content_tokens
 
     tokens = [set(content_tokens(i["title"])) for i in items]
     best = max(range(len(items)), key=lambda k: (sum(len(tokens[k] & t) for t in tokens), -k))

@@ -29,8 +29,12 @@ from aether.gateway.deps import (
 )
 from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
+from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
 from aether.podcasts import episodes, shows, subscribers
+from aether.podcasts.demo import samples_dir
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
+from aether.queue import cancel, retry
+from aether.queue.control import TaskFilter, list_tasks
 from aether.security import accounts, sessions
 from aether.security.sessions import Session, csrf_token, tokens_match
 
@@ -351,8 +355,6 @@ async def admin(request: Request, user: OptionalUser, db: DB) -> Response:
         return _login_redirect(request)
     if not user.is_admin:
         raise Forbidden("this page needs the admin role")
-    from aether.orchestrator import list_workflows
-    from aether.queue.control import TaskFilter, list_tasks
 
     async with db.connection() as conn:
         cur = await conn.execute(accounts.Q.list_users)
@@ -371,7 +373,6 @@ async def admin_workflow(
     if not user.is_admin:
         raise Forbidden("this needs the admin role")
     await _form(request, user)
-    from aether.orchestrator import cancel_workflow, retry_workflow
 
     async with db.connection() as conn:
         if action == "retry":
@@ -392,7 +393,6 @@ async def admin_task(
     if not user.is_admin:
         raise Forbidden("this needs the admin role")
     await _form(request, user)
-    from aether.queue import cancel, retry
 
     async with db.transaction() as conn:
         if action == "retry":
@@ -411,8 +411,6 @@ async def admin_task(
 async def samples(path: str, request: Request, settings: AppSettings) -> Response:
     """The sample feed and articles shipped in aether/samples: the demo show's offline topic source."""
     from email.utils import formatdate
-
-    from aether.podcasts.demo import samples_dir
 
     root = samples_dir().resolve()
     target = (root / path).resolve()

@@ -17,7 +17,7 @@ from aether.agents import registry
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
 from aether.gateway.deps import DB, AdminUser, AppSettings, client_ip
-from aether.security import audit, credentials, keys
+from aether.security import audit, credentials, keys, rotation
 from aether.security.sessions import Session
 
 router = APIRouter(tags=["admin"])
@@ -199,7 +199,7 @@ async def key_ring(user: AdminUser, db: DB, settings: AppSettings) -> dict[str, 
 
 @router.post("/v1/credentials/rotate-key", summary="Re-seal every credential under a new data key (admin)")
 async def rotate_key(user: AdminUser, db: DB, settings: AppSettings) -> dict[str, Any]:
-    report = await keys.rotate(db, settings, actor=_actor(user))
+    report = await rotation.rotate(db, settings, actor=_actor(user))
     return {"new_key_id": report.new_key_id, "resealed": report.resealed, "retired": report.retired or []}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from aether.analytics.recording import EPISODE_DOWNLOADS, record_async
 from aether.config import Settings
 from aether.db import AsyncDatabase
 from aether.errors import NotFound
@@ -95,7 +96,6 @@ async def record_download(
             first = await cur.fetchone()
             if first is None:
                 return False
-            from aether.analytics.recording import EPISODE_DOWNLOADS, record_async
 
             await record_async(
                 conn,
