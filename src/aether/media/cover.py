@@ -9,6 +9,7 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from PIL import Image, ImageDraw
 from aether.media.fonts import font, wrap
 
 SIZE = 3000
+SHOW_SIZE = 1400  # a show's own cover: the smallest size podcast directories accept
 MARGIN = 200
 TITLE_MAX_PX = 330
 TITLE_MIN_PX = 170  # 170 px at 3000 is 11 px at 200: still legible
@@ -167,4 +169,13 @@ def finish_generated(data: bytes, title: str, show_title: str | None, font_path:
 def jpeg_bytes(image: Image.Image, quality: int = 90) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=256)
+def show_cover_png(title: str, seed: str) -> bytes:
+    """A show's cover: the drawn cover of its title, SHOW_SIZE square, as PNG (cached in memory)."""
+    image, _ = draw_cover(title, seed=seed)
+    out = io.BytesIO()
+    image.resize((SHOW_SIZE, SHOW_SIZE), Image.Resampling.LANCZOS).save(out, format="PNG")
     return out.getvalue()
