@@ -1,4 +1,4 @@
-"""The `aether` command: one sub-command group per concern."""
+"""The `aether` command: the process roles (aether.cli.roles) and one module per command group."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import typer
 from rich.console import Console
 
 from aether import __version__
-from aether.cli.content import sources_app, topics_app
-from aether.cli.db import app as db_app
-from aether.cli.gateway import api as api_command
-from aether.cli.gateway import users_app
-from aether.cli.ops import backup_app, credentials_review, maintenance_app
-from aether.cli.ops import status as status_command
-from aether.cli.script import script_app
-from aether.cli.security import agents_app, audit_app, credentials_app
-from aether.cli.tasks import app as tasks_app
-from aether.cli.tasks import scheduler as scheduler_command
-from aether.cli.tasks import worker as worker_command
-from aether.cli.workflows import app as workflows_app
+from aether.cli import (
+    agents,
+    audit,
+    backup,
+    credentials,
+    db,
+    maintenance,
+    roles,
+    script,
+    sources,
+    status,
+    tasks,
+    topics,
+    users,
+    workflows,
+)
 from aether.config import get_settings
 from aether.errors import AetherError
 from aether.logs import setup_logging
@@ -30,23 +34,24 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(db_app, name="db")
-app.add_typer(sources_app, name="sources")
-app.add_typer(topics_app, name="topics")
-app.add_typer(script_app, name="script")
-app.add_typer(users_app, name="users")
-app.command("api")(api_command)
-app.add_typer(workflows_app, name="workflows")
-app.add_typer(tasks_app, name="tasks")
-app.command("worker")(worker_command)
-app.command("scheduler")(scheduler_command)
-app.add_typer(agents_app, name="agents")
-app.add_typer(credentials_app, name="credentials")
-app.add_typer(audit_app, name="audit")
-app.add_typer(backup_app, name="backup")
-app.add_typer(maintenance_app, name="maintenance")
-app.command("status")(status_command)
-credentials_app.command("review")(credentials_review)
+app.command("up")(roles.up)
+app.command("api")(roles.api)
+app.command("worker")(roles.worker)
+app.command("scheduler")(roles.scheduler)
+app.command("demo")(roles.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(sources.app, name="sources")
+app.add_typer(topics.app, name="topics")
+app.add_typer(script.app, name="script")
+app.add_typer(users.app, name="users")
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(agents.app, name="agents")
+app.add_typer(credentials.app, name="credentials")
+app.add_typer(audit.app, name="audit")
+app.add_typer(backup.app, name="backup")
+app.add_typer(maintenance.app, name="maintenance")
+app.command("status")(status.status)
 console = Console()
 
 
@@ -71,37 +76,6 @@ def config(as_json: bool = typer.Option(False, "--json", help="One JSON object o
     width = max(len(k) for k in report)
     for key, value in report.items():
         print(f"{key:<{width}}  {'' if value is None else value}")
-
-
-@app.command()
-def up(
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Gateway port (default AETHER_PORT, 8000)."),
-    host: str = typer.Option("", "--host", help="Gateway address (default AETHER_HOST, 127.0.0.1)."),
-) -> None:
-    """Start the whole system: database, migrations, worker, scheduler and the gateway (web + API)."""
-    from aether.run import up as up_module
-
-    settings = get_settings()
-    up_module.run(settings, port or settings.port, host or settings.host)
-
-
-@app.command()
-def demo(
-    as_json: bool = typer.Option(False, "--json", help="Last stdout line: one JSON object (workflow id, assets)."),
-    minutes: float = typer.Option(2.0, "--minutes", min=1, max=30, help="Length of the episode's script."),
-    topic: str = typer.Option("Aether Demo: today's stories", "--title", help="Working title (cover, music)."),
-    video: bool = typer.Option(True, "--video/--no-video", help="Render the MP4 and the vertical clip."),
-    timeout: float = typer.Option(1800, "--timeout", min=10, help="Seconds to wait for the workflow."),
-) -> None:
-    """Make one whole episode offline from the bundled sample sources (a feed and articles); print its assets."""
-    from aether.run.demo import demo_command
-    from aether.security.roles import service_settings
-
-    code = demo_command(
-        service_settings(get_settings()), minutes=minutes, topic=topic, video=video, as_json=as_json, timeout=timeout
-    )
-    if code:
-        raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,20 +6,19 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from aether.cli.content import run_with_db
-from aether.config import Settings
+from aether.cli.common import console, run_with_db
+from aether.config import Settings, get_settings
 from aether.db.pool import AsyncDatabase
 from aether.errors import NotFound
 
-script_app = typer.Typer(help="Podcast scripts: write one from stored topics.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="Podcast scripts: write one from stored topics.", no_args_is_help=True)
 
 
 async def _write(
     db: AsyncDatabase, settings: Settings, topics: list[str], minutes: float, writer: str | None
 ) -> dict[str, Any]:
+    # the content agents load numpy, sumy, trafilatura and the LLM client: only for this command
     from aether.agents.pswa import write as pswa
     from aether.agents.pswa.script import ScriptRequest
     from aether.agents.sca import snippets as sca
@@ -41,7 +40,7 @@ async def _write(
     return result.as_dict()
 
 
-@script_app.command("write")
+@app.command("write")
 def write(
     topic: list[str] = typer.Option(..., "--topic", help="Topic title or search words (repeatable)."),
     minutes: float = typer.Option(5.0, "--minutes", help="Target length in minutes (1 to 120)."),
@@ -49,7 +48,7 @@ def write(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Write a podcast script for the topics (cached: the same request again costs nothing)."""
-    result = run_with_db(lambda db, s: _write(db, s, topic, minutes, writer))
+    result = run_with_db(lambda db: _write(db, get_settings(), topic, minutes, writer))
     if as_json:
         print(json.dumps(result))
         return

@@ -1,58 +1,34 @@
-"""`aether worker`, `aether scheduler` and `aether tasks ...`: run and inspect the task queue."""
+"""`aether tasks ...`: list, inspect, retry and cancel tasks; concurrency limits; periodic tasks."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aether.config import get_settings
+from aether.cli.common import console, json_default, print_json, run_with_db, text
 from aether.db.pool import AsyncDatabase
-from aether.errors import ValidationFailed
+from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.queue.control import TaskFilter, get_task, list_tasks, status_counts
+from aether.queue.control import cancel as cancel_task
+from aether.queue.control import retry as retry_task
+from aether.queue.enqueue import NewTask, enqueue
+from aether.queue.limits import clear_limit, list_limits, set_limit
+from aether.queue.periodic import PeriodicTask, list_periodic, remove_periodic, set_periodic_enabled, upsert_periodic
+from aether.run.hooks import HOOKS
 
 app = typer.Typer(help="The task queue: list, inspect, retry and cancel tasks; limits; periodic tasks.")
+
 limits_app = typer.Typer(help="Concurrency limits per agent and per task type (across all workers).")
+
 periodic_app = typer.Typer(help="Periodic tasks: cron schedules that the scheduler enqueues.")
+
 app.add_typer(limits_app, name="limits")
+
 app.add_typer(periodic_app, name="periodic")
-console = Console()
-T = TypeVar("T")
-
-
-def _run(fn: Callable[[AsyncDatabase], Awaitable[T]]) -> T:
-    from aether.db.connect import open_async_database
-
-    async def main() -> T:
-        settings = get_settings()
-        db = await open_async_database(settings, name="aether-cli")
-        try:
-            return await fn(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
-
-
-def _json_default(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, default=_json_default))
 
 
 def _parse_payload(text: str) -> dict[str, Any]:
@@ -67,45 +43,6 @@ def _parse_payload(text: str) -> dict[str, Any]:
     return value
 
 
-# ---- worker and scheduler ----------------------------------------------------------------------
-
-
-def worker(
-    agents: str = typer.Option("", "--agents", help="Comma-separated agents to serve (default: every agent)."),
-    concurrency: int = typer.Option(
-        0, "--concurrency", min=0, help="Tasks run at once (default AETHER_WORKER_CONCURRENCY)."
-    ),
-    prefetch: int = typer.Option(0, "--prefetch", min=0, help="Extra tasks claimed ahead of free slots."),
-    handlers: str = typer.Option("", "--handlers", help="Comma-separated extra modules that register handlers."),
-) -> None:
-    """Claim and run tasks until SIGTERM (finishes the tasks in hand; a second signal stops them)."""
-    from aether.run.worker import parse_list, run_worker  # the whole system's handlers: only for this command
-    from aether.security.roles import service_settings
-
-    settings = service_settings(get_settings())  # acts as aether_app unless AETHER_DATABASE_ROLE says otherwise
-    modules = parse_list(handlers) + parse_list(settings.worker_handler_modules)
-    asyncio.run(
-        run_worker(
-            settings,
-            agents=parse_list(agents) or parse_list(settings.worker_agents) or None,
-            concurrency=concurrency or None,
-            prefetch=prefetch,
-            handler_modules=modules,
-        )
-    )
-
-
-def scheduler() -> None:
-    """Run the periodic-task ticker (and the rescue of expired leases) until SIGTERM."""
-    from aether.run.scheduler import run  # the whole system's hooks: only for this command
-
-    console.print("scheduler running", style="green")
-    asyncio.run(run(get_settings()))
-
-
-# ---- tasks -------------------------------------------------------------------------------------
-
-
 @app.command("list")
 def list_(
     status: str | None = typer.Option(None, "--status", help="pending, in_progress, completed, failed, cancelled."),
@@ -117,17 +54,15 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """List tasks, newest first."""
-    from aether.queue.control import TaskFilter, list_tasks
-
     where = TaskFilter(status=status, agent=agent, task_type=task_type, workflow_id=workflow)
 
     async def run(db: AsyncDatabase) -> Any:
         async with db.transaction(readonly=True) as conn:
             return await list_tasks(conn, where, page=page, page_size=page_size)
 
-    result = _run(run)
+    result = run_with_db(run)
     if as_json:
-        _print_json({"tasks": result.rows, "total": result.total, "page": result.page, "pages": result.pages})
+        print_json({"tasks": result.rows, "total": result.total, "page": result.page, "pages": result.pages})
         return
     table = Table("id", "type", "agent", "status", "prio", "tries", "scheduled", "finished", "last error")
     for row in result.rows:
@@ -138,8 +73,8 @@ def list_(
             row["status"],
             str(row["priority"]),
             f"{row['attempts']}/{row['max_attempts']}",
-            _text(row["scheduled_at"]),
-            _text(row["completed_at"]),
+            text(row["scheduled_at"]),
+            text(row["completed_at"]),
             (row["last_error"] or "")[:60],
         )
     console.print(table)
@@ -152,47 +87,41 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Everything about one task: payload, result, attempts, lease, last error with its traceback."""
-    from aether.queue.control import get_task
 
     async def run(db: AsyncDatabase) -> dict[str, Any]:
         async with db.transaction(readonly=True) as conn:
             return await get_task(conn, task_id)
 
-    row = _run(run)
+    row = run_with_db(run)
     if as_json:
-        _print_json(row)
+        print_json(row)
         return
     for key, value in row.items():
         if key in ("payload", "result"):
-            console.print(f"[bold]{key}[/bold]: {json.dumps(value, default=_json_default)}", highlight=False)
+            console.print(f"[bold]{key}[/bold]: {json.dumps(value, default=json_default)}", highlight=False)
         elif key == "last_error" and value:
             console.print(f"[bold]last_error[/bold]: {value.get('message')}", highlight=False)
             if value.get("traceback"):
                 print(value["traceback"].rstrip())
         else:
-            console.print(f"[bold]{key}[/bold]: {_text(value)}", highlight=False)
+            console.print(f"[bold]{key}[/bold]: {text(value)}", highlight=False)
 
 
 @app.command()
 def retry(task_id: int = typer.Argument(..., help="Id of a failed or cancelled task.")) -> None:
     """Put a failed or cancelled task back on the queue (attempts start again from 0)."""
-    from aether.queue.control import retry as retry_task
 
     async def run(db: AsyncDatabase) -> None:
         async with db.transaction(actor="cli") as conn:
             await retry_task(conn, task_id)
 
-    _run(run)
+    run_with_db(run)
     console.print(f"task {task_id} re-queued")
 
 
 @app.command()
 def cancel(task_id: int = typer.Argument(..., help="Id of a pending or running task.")) -> None:
     """Cancel a pending task, or tell a running task's handler to stop."""
-    from aether.errors import Conflict
-    from aether.queue.control import cancel as cancel_task
-    from aether.queue.control import get_task
-    from aether.run.hooks import HOOKS  # the engine's and the metrics' hooks run for a cancelled task
 
     async def run(db: AsyncDatabase) -> str:
         async with db.transaction(actor="cli") as conn:
@@ -203,7 +132,7 @@ def cancel(task_id: int = typer.Argument(..., help="Id of a pending or running t
                 )
             return str(before["status"])
 
-    before = _run(run)
+    before = run_with_db(run)
     if before == "pending":
         console.print(f"task {task_id} cancelled")
     else:
@@ -221,8 +150,6 @@ def add(
     dedupe_key: str | None = typer.Option(None, "--dedupe-key", help="A live task with this key is reused."),
 ) -> None:
     """Enqueue one task by hand."""
-    from aether.queue.enqueue import NewTask, enqueue
-
     task = NewTask(
         task_type,
         agent,
@@ -237,27 +164,23 @@ def add(
         async with db.transaction(actor="cli") as conn:
             return (await enqueue(conn, task))[0]
 
-    print(_run(run))
+    print(run_with_db(run))
 
 
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """How many tasks are in each status."""
-    from aether.queue.control import status_counts
 
     async def run(db: AsyncDatabase) -> dict[str, int]:
         async with db.transaction(readonly=True) as conn:
             return await status_counts(conn)
 
-    counts = _run(run)
+    counts = run_with_db(run)
     if as_json:
-        _print_json(counts)
+        print_json(counts)
         return
     for status, n in counts.items():
         print(f"{status:<12} {n}")
-
-
-# ---- limits ------------------------------------------------------------------------------------
 
 
 def _scope(agent: str | None, task_type: str | None) -> tuple[Any, str]:
@@ -269,15 +192,14 @@ def _scope(agent: str | None, task_type: str | None) -> tuple[Any, str]:
 @limits_app.command("list")
 def limits_list(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """Every limit with the number of its tasks running now."""
-    from aether.queue.limits import list_limits
 
     async def run(db: AsyncDatabase) -> list[dict[str, Any]]:
         async with db.transaction(readonly=True) as conn:
             return await list_limits(conn)
 
-    rows = _run(run)
+    rows = run_with_db(run)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("scope", "name", "max running", "running")
     for row in rows:
@@ -292,15 +214,13 @@ def limits_set(
     task_type: str | None = typer.Option(None, "--type", help="Limit tasks of this type."),
 ) -> None:
     """Set a concurrency limit (enforced at claim time across all workers)."""
-    from aether.queue.limits import set_limit
-
     scope, name = _scope(agent, task_type)
 
     async def run(db: AsyncDatabase) -> None:
         async with db.transaction(actor="cli") as conn:
             await set_limit(conn, scope, name, max_running)
 
-    _run(run)
+    run_with_db(run)
     console.print(f"limit set: at most {max_running} running for {scope} {name}")
 
 
@@ -310,35 +230,28 @@ def limits_clear(
     task_type: str | None = typer.Option(None, "--type", help="The task type's limit."),
 ) -> None:
     """Remove a concurrency limit."""
-    from aether.errors import NotFound
-    from aether.queue.limits import clear_limit
-
     scope, name = _scope(agent, task_type)
 
     async def run(db: AsyncDatabase) -> bool:
         async with db.transaction(actor="cli") as conn:
             return await clear_limit(conn, scope, name)
 
-    if not _run(run):
+    if not run_with_db(run):
         raise NotFound(f"no limit for {scope} {name}", field="scope")
     console.print(f"limit for {scope} {name} removed")
-
-
-# ---- periodic tasks ----------------------------------------------------------------------------
 
 
 @periodic_app.command("list")
 def periodic_list(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """Every schedule with its last tick."""
-    from aether.queue.periodic import list_periodic
 
     async def run(db: AsyncDatabase) -> list[dict[str, Any]]:
         async with db.transaction(readonly=True) as conn:
             return await list_periodic(conn)
 
-    rows = _run(run)
+    rows = run_with_db(run)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("name", "cron", "type", "agent", "enabled", "last tick")
     for row in rows:
@@ -348,7 +261,7 @@ def periodic_list(as_json: bool = typer.Option(False, "--json", help="One JSON o
             row["task_type"],
             row["agent_name"],
             str(row["enabled"]),
-            _text(row["last_tick_at"]),
+            text(row["last_tick_at"]),
         )
     console.print(table)
 
@@ -363,28 +276,25 @@ def periodic_add(
     priority: int = typer.Option(1, "--priority", help="Higher runs first."),
 ) -> None:
     """Create or replace a periodic task."""
-    from aether.queue.periodic import PeriodicTask, upsert_periodic
-
     task = PeriodicTask(name, cron, task_type, agent, _parse_payload(payload), priority)
 
     async def run(db: AsyncDatabase) -> int:
         async with db.transaction(actor="cli") as conn:
             return await upsert_periodic(conn, task)
 
-    _run(run)
+    run_with_db(run)
     console.print(f"periodic task {name} saved ({cron})")
 
 
 @periodic_app.command("remove")
 def periodic_remove(name: str = typer.Argument(..., help="Schedule name.")) -> None:
     """Delete a periodic task."""
-    from aether.queue.periodic import remove_periodic
 
     async def run(db: AsyncDatabase) -> None:
         async with db.transaction(actor="cli") as conn:
             await remove_periodic(conn, name)
 
-    _run(run)
+    run_with_db(run)
     console.print(f"periodic task {name} removed")
 
 
@@ -401,11 +311,10 @@ def periodic_disable(name: str = typer.Argument(..., help="Schedule name.")) -> 
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
-    from aether.queue.periodic import set_periodic_enabled
 
     async def run(db: AsyncDatabase) -> None:
         async with db.transaction(actor="cli") as conn:
             await set_periodic_enabled(conn, name, enabled)
 
-    _run(run)
+    run_with_db(run)
     console.print(f"periodic task {name} {'enabled' if enabled else 'disabled'}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,10 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aether.config import get_settings
-from aether.db.connect import open_async_database
-from aether.db.pool import AsyncConnection
+from aether.cli.common import run_with_db
+from aether.db.pool import AsyncConnection, AsyncDatabase
 from aether.orchestrator import engine
+from aether.run.hooks import HOOKS
 
 app = typer.Typer(help="Workflows (CPOA): list, show, cancel, retry, resume.", no_args_is_help=True)
 console = Console()
@@ -38,21 +37,19 @@ _RETRIES = 5  # deadlocks with a worker finishing a step of the same workflow ar
 
 
 def _run(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = await open_async_database(get_settings(), name="aether-cli")
-        try:
-            for attempt in range(_RETRIES):
-                try:
-                    async with db.connection() as conn:
-                        return await work(conn)
-                except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                    if attempt == _RETRIES - 1:
-                        raise
-            raise AssertionError("unreachable")
-        finally:
-            await db.close()
+    """`work(conn)` on the database, again when it deadlocked with a worker."""
 
-    return asyncio.run(main())
+    async def retrying(db: AsyncDatabase) -> T:
+        for attempt in range(_RETRIES):
+            try:
+                async with db.connection() as conn:
+                    return await work(conn)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run_with_db(retrying)
 
 
 def _json_default(value: object) -> str:
@@ -208,8 +205,6 @@ def cancel(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Cancel a running or failed workflow: waiting steps are cancelled, running tasks are told to stop."""
-
-    from aether.run.hooks import HOOKS  # the whole system's hooks: imported only for this command
 
     async def work(conn: AsyncConnection) -> engine.CancelResult:
         return await engine.cancel_workflow(conn, await engine.find_workflow_id(conn, workflow_id), hooks=HOOKS)

@@ -18,10 +18,6 @@ from aether.security.keys import check_master_key
 log = logging.getLogger(__name__)
 
 
-def parse_list(value: str | None) -> list[str]:
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
-
-
 async def run_worker(
     settings: Settings,
     *,

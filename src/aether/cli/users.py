@@ -1,4 +1,4 @@
-"""`aether api` (the gateway alone) and `aether users ...`."""
+"""`aether users ...`: accounts of the web app and the API."""
 
 from __future__ import annotations
 
@@ -6,38 +6,18 @@ import asyncio
 import sys
 
 import typer
-from rich.console import Console
 
+from aether.cli.common import console
 from aether.config import get_settings
-from aether.db.connect import ensure_schema
-from aether.security.roles import service_settings
+from aether.db.connect import open_async_database
+from aether.errors import ValidationFailed
+from aether.podcasts.models import RegisterIn
+from aether.security import accounts
 
-users_app = typer.Typer(help="Accounts of the web app and API.", no_args_is_help=True)
-console = Console()
-
-
-def api(
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (default AETHER_PORT, 8000)."),
-    host: str = typer.Option("", "--host", help="Address to listen on (default AETHER_HOST, 127.0.0.1)."),
-    workers: int = typer.Option(
-        -1,
-        "--workers",
-        min=-1,
-        max=256,
-        help="Processes sharing the port (default AETHER_API_WORKERS; 0 = one per core).",
-    ),
-) -> None:
-    """Run the HTTP API and web pages (the gateway) on the configured database."""
-    from aether.run.serve import api_workers, serve  # the whole system (~2 s of imports): only for this command
-
-    settings = service_settings(get_settings())  # acts as aether_app unless AETHER_DATABASE_ROLE says otherwise
-    ensure_schema(settings)
-    if workers >= 0:
-        settings = settings.model_copy(update={"api_workers": workers})
-    serve(settings, host or settings.host, port or settings.port, api_workers(settings))
+app = typer.Typer(help="Accounts of the web app and API.", no_args_is_help=True)
 
 
-@users_app.command("create")
+@app.command("create")
 def create_user(
     email: str = typer.Argument(..., help="The account's email address."),
     admin: bool = typer.Option(False, "--admin", help="Give the account the admin role."),
@@ -45,17 +25,11 @@ def create_user(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Create an account (asks for the password unless --password-stdin)."""
-    from aether.db.connect import open_async_database
-    from aether.podcasts.models import RegisterIn
-    from aether.security import accounts
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     from pydantic import ValidationError
-
-    from aether.errors import ValidationFailed
 
     try:
         body = RegisterIn(email=email, password=password, display_name=name or None)
