@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,7 +16,7 @@ import pytest
 from aether.config import Settings, load_settings
 from aether.db import migrate as migrations
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import Database, connect
+from aether.db.pool import AsyncDatabase, Database, connect
 from tests.agents.feed_server import FeedServer, start_feed_server, stop_feed_server
 
 TEMPLATE = "aether_template"
@@ -135,6 +135,14 @@ def settings(database_url: str, aether_home: Path) -> Settings:
 def db(settings: Settings) -> Iterator[Database]:
     assert settings.database_url is not None
     with Database(settings, settings.database_url.get_secret_value()) as database:
+        yield database
+
+
+@pytest.fixture
+async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    """An async pool on this test's database."""
+    assert settings.database_url is not None
+    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
         yield database
 
 

@@ -40,13 +40,6 @@ def qtables(db: Database) -> Database:
     return db
 
 
-@pytest.fixture
-async def adb(fast_settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert fast_settings.database_url is not None
-    async with AsyncDatabase(fast_settings, fast_settings.database_url.get_secret_value()) as database:
-        yield database
-
-
 StartWorker = Callable[..., Awaitable[Worker]]
 
 
