@@ -7,8 +7,8 @@ and `connect_async()`.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any, LiteralString, cast
 from urllib.parse import parse_qs, urlsplit
@@ -26,56 +26,42 @@ from aether.errors import ConfigError, DatabaseUnavailable
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
+@contextmanager
+def _timed(query: Any) -> Iterator[None]:
+    """Record the statement's run time, and whether it failed, under the query's name."""
+    start = time.perf_counter()
+    error = False
+    try:
+        yield
+    except BaseException:
+        error = True
+        raise
+    finally:
+        STATS.record(query_name(query), time.perf_counter() - start, error=error)
+
+
 class TimedCursor(psycopg.Cursor[DictRow]):
     """Records every execute under the query's name (see aether.db.queries.Query)."""
 
     def execute(self, query: Any, params: Params = None, **kwargs: Any) -> TimedCursor:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             super().execute(query, params, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             super().executemany(query, params_seq, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
 
 
 class AsyncTimedCursor(psycopg.AsyncCursor[DictRow]):
     async def execute(self, query: Any, params: Params = None, **kwargs: Any) -> AsyncTimedCursor:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             await super().execute(query, params, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
         return self
 
     async def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             await super().executemany(query, params_seq, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
 
 
 Connection = psycopg.Connection[DictRow]
