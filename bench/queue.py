@@ -217,30 +217,30 @@ def run_throughput(system: str, url: str, processes: int, total: int, batch: int
     return rate
 
 
-def run_latency(url: str, samples: int) -> list[float]:
+async def run_latency(url: str, samples: int) -> list[float]:
     from aether.config import load_settings
-    from aether.db.pool import Database
-    from aether.queue import NewTask, enqueue_sync
+    from aether.db.pool import AsyncDatabase
+    from aether.queue import NewTask, enqueue
 
     settings = load_settings(database_url=url, pool_min_size=1, pool_max_size=2)
     procs = start_workers("aether", url, 2)
     latencies: list[float] = []
     try:
-        with Database(settings, url, name="bench-latency") as db:
+        async with AsyncDatabase(settings, url, name="bench-latency") as db:
             for i in range(samples):
-                with db.transaction() as conn:
-                    (task_id,) = enqueue_sync(conn, NewTask("bench.latency", AGENT, {"i": i}))
+                async with db.transaction() as conn:
+                    (task_id,) = await enqueue(conn, NewTask("bench.latency", AGENT, {"i": i}))
                 committed = time.time()  # the task exists for workers from its commit on
                 deadline = time.perf_counter() + 30
                 while True:
-                    row = db.fetch_one("SELECT status, result FROM tasks WHERE id = %s", (task_id,))
+                    row = await db.fetch_one("SELECT status, result FROM tasks WHERE id = %s", (task_id,))
                     if row is not None and row["status"] == "completed":
                         latencies.append((float(row["result"]["started"]) - committed) * 1000)
                         break
                     if time.perf_counter() > deadline:
                         raise RuntimeError(f"latency task {task_id} did not complete")
-                    time.sleep(0.002)
-                time.sleep(0.01)  # workers idle again before the next sample
+                    await asyncio.sleep(0.002)
+                await asyncio.sleep(0.01)  # workers idle again before the next sample
     finally:
         stop_workers(procs)
     return latencies
@@ -303,7 +303,7 @@ def main() -> None:
             aether_2 = run_throughput("aether", url, 2, args.tasks, args.batch)
             pgq = run_throughput("pgqueuer", url, 2, args.tasks, args.batch)
             proc = run_throughput("procrastinate", url, 2, args.tasks, args.batch)
-            latencies = run_latency(url, args.latency_samples)
+            latencies = asyncio.run(run_latency(url, args.latency_samples))
         finally:
             if args.url is None:
                 server.stop(mode="immediate")

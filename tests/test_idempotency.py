@@ -92,13 +92,6 @@ def make_app(db: AsyncDatabase, shop: Shop) -> FastAPI:
 
 
 @pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
-        yield database
-
-
-@pytest.fixture
 def shop() -> Shop:
     return Shop()
 

@@ -10,7 +10,7 @@ import pytest
 
 from aether import storage
 from aether.config import Settings, load_settings
-from aether.db import Database
+from aether.db import AsyncDatabase
 from aether.errors import NotFound, ValidationFailed
 from aether.storage import ObjectStore
 from tests.standins.s3 import S3Standin
@@ -55,33 +55,35 @@ def test_missing_and_foreign_uris_are_clear_errors(settings: Settings) -> None:
     assert info.value.field == "uri"
 
 
-def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: Database) -> None:
+async def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: AsyncDatabase) -> None:
     store = ObjectStore.from_settings(settings)
     obj = store.put_bytes(b"\xff\xfb fake mp3", suffix=".mp3", mime_type="audio/mpeg")
     meta = {"duration_s": 1.5, "agent": "vfa", "provider": "piper", "voice": "joe", "source_urls": ["http://a/b"]}
-    with db.transaction() as conn:
-        first = storage.record_asset(conn, "Episode audio", "audio", obj, meta)
-    with db.transaction() as conn:
-        again = storage.record_asset(conn, "Episode audio", "audio", obj, meta)
+    async with db.transaction() as conn:
+        first = await storage.record_asset(conn, "Episode audio", "audio", obj, meta)
+    async with db.transaction() as conn:
+        again = await storage.record_asset(conn, "Episode audio", "audio", obj, meta)
     assert first.created and not again.created and again.id == first.id
-    row = db.fetch_one("SELECT * FROM assets WHERE id = %s", (first.id,))
+    row = await db.fetch_one("SELECT * FROM assets WHERE id = %s", (first.id,))
     assert row is not None
     assert row["path"] == obj.uri and row["type"] == "audio" and row["sha256"] == obj.sha256
     assert row["metadata"]["bytes"] == obj.size and row["metadata"]["mime_type"] == "audio/mpeg"
     assert row["metadata"]["duration_s"] == 1.5 and row["metadata"]["source_urls"] == ["http://a/b"]
-    count = db.fetch_one("SELECT count(*) AS n FROM assets")
+    count = await db.fetch_one("SELECT count(*) AS n FROM assets")
     assert count is not None and count["n"] == 1
 
 
-def test_bad_asset_input_changes_nothing(settings: Settings, db: Database) -> None:
+async def test_bad_asset_input_changes_nothing(settings: Settings, db: AsyncDatabase) -> None:
     obj = ObjectStore.from_settings(settings).put_bytes(b"x", suffix=".bin")
-    with pytest.raises(ValidationFailed) as info, db.transaction() as conn:
-        storage.record_asset(conn, "x", "spreadsheet", obj)
+    with pytest.raises(ValidationFailed) as info:
+        async with db.transaction() as conn:
+            await storage.record_asset(conn, "x", "spreadsheet", obj)
     assert info.value.field == "type"
-    with pytest.raises(ValidationFailed) as info, db.transaction() as conn:
-        storage.record_asset(conn, "x", "audio", obj, {"colour": "red"})
+    with pytest.raises(ValidationFailed) as info:
+        async with db.transaction() as conn:
+            await storage.record_asset(conn, "x", "audio", obj, {"colour": "red"})
     assert info.value.field == "metadata"
-    count = db.fetch_one("SELECT count(*) AS n FROM assets")
+    count = await db.fetch_one("SELECT count(*) AS n FROM assets")
     assert count is not None and count["n"] == 0
 
 

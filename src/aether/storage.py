@@ -6,13 +6,16 @@ and a second write of them is a no-op. Every write is atomic (obstore writes a l
 temporary name and renames it; cloud stores publish an object only when its upload completes), so no
 reader ever sees half an object. Every stored object gets one `assets` row (`record_asset`), unique per
 (sha256, type), carrying its metadata: bytes, sha256, MIME type, duration, dimensions and provenance.
+
+An agent's render step (cover, music, voice, video) is `render_once`: the assets already rendered for its
+render key, or else a render off the event loop whose rows are recorded (and linked) in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +27,7 @@ from obstore.store import LocalStore, from_url
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db import AsyncConnection, Connection, load_queries
+from aether.db import AsyncConnection, AsyncDatabase, Connection, load_queries
 from aether.errors import NotFound, ValidationFailed
 
 Q = load_queries(__file__, "storage.sql")
@@ -263,22 +266,10 @@ def _asset(row: Mapping[str, Any], created: bool) -> Asset:
     return Asset(row["id"], row["name"], row["type"], row["path"], dict(row["metadata"] or {}), created)
 
 
-def record_asset(
-    conn: Connection, name: str, asset_type: str, obj: StoredObject, metadata: Mapping[str, Any] | None = None
-) -> Asset:
-    """Insert the object's assets row, or return the row that already holds the same bytes and type."""
-    params = _asset_params(name, asset_type, obj, asset_metadata(obj, metadata))
-    row = conn.execute(Q.insert_asset, params).fetchone()
-    if row is not None:
-        return _asset(row, True)
-    existing = conn.execute(Q.asset_by_sha256, params).fetchone()
-    assert existing is not None, "the conflicting asset row vanished"
-    return _asset(existing, False)
-
-
-async def record_asset_async(
+async def record_asset(
     conn: AsyncConnection, name: str, asset_type: str, obj: StoredObject, metadata: Mapping[str, Any] | None = None
 ) -> Asset:
+    """Insert the object's assets row, or return the row that already holds the same bytes and type."""
     params = _asset_params(name, asset_type, obj, asset_metadata(obj, metadata))
     row = await (await conn.execute(Q.insert_asset, params)).fetchone()
     if row is not None:
@@ -288,11 +279,7 @@ async def record_asset_async(
     return _asset(existing, False)
 
 
-def assets_for_render(conn: Connection, render_key: str) -> list[Asset]:
-    return [_asset(row, False) for row in conn.execute(Q.assets_by_render_key, {"render_key": render_key})]
-
-
-async def assets_for_render_async(conn: AsyncConnection, render_key: str) -> list[Asset]:
+async def assets_for_render(conn: AsyncConnection, render_key: str) -> list[Asset]:
     cur = await conn.execute(Q.assets_by_render_key, {"render_key": render_key})
     return [_asset(row, False) for row in await cur.fetchall()]
 
@@ -324,23 +311,50 @@ def _with_workflow(item: PendingAsset, workflow_id: str | None) -> dict[str, Any
     return meta
 
 
-def record_all(conn: Connection, items: list[PendingAsset], workflow_id: str | None = None) -> dict[str, Asset]:
-    return {
-        item.role: record_asset(conn, item.name, item.type, item.obj, _with_workflow(item, workflow_id))
-        for item in items
-    }
-
-
-async def record_all_async(
+async def record_all(
     conn: AsyncConnection, items: list[PendingAsset], workflow_id: str | None = None
 ) -> dict[str, Asset]:
     found: dict[str, Asset] = {}
     for item in items:
-        found[item.role] = await record_asset_async(
-            conn, item.name, item.type, item.obj, _with_workflow(item, workflow_id)
-        )
+        found[item.role] = await record_asset(conn, item.name, item.type, item.obj, _with_workflow(item, workflow_id))
     return found
 
 
 def by_role(assets: list[Asset]) -> dict[str, Asset]:
     return {str(a.metadata.get("role")): a for a in assets if a.metadata.get("role")}
+
+
+# ---- render once --------------------------------------------------------------------------------
+Render = Callable[[], list[PendingAsset]]
+RunCpu = Callable[[Render], Awaitable[list[PendingAsset]]]
+AfterRecord = Callable[[AsyncConnection, dict[str, Asset]], Awaitable[None]]
+
+
+async def render_once(
+    db: AsyncDatabase,
+    render_key: str | None,
+    roles: Collection[str],
+    render: Render,
+    *,
+    run_cpu: RunCpu,
+    workflow_id: str | None,
+    after_record: AfterRecord | None = None,
+) -> tuple[dict[str, Asset], bool]:
+    """One render step of an agent: (its assets by role, whether they were there already).
+
+    When the assets recorded under `render_key` hold every one of `roles`, they are the answer (cached)
+    and nothing is rendered; with no render key nothing is looked up. Otherwise `render` stores the
+    objects (CPU-bound: it goes through `run_cpu`, off the event loop, so for a process pool it must
+    pickle, e.g. a `functools.partial` of a module-level function), and one transaction records their rows
+    and runs `after_record(conn, assets)` (what links them to the rest)."""
+    if render_key is not None:
+        async with db.connection() as conn:
+            existing = by_role(await assets_for_render(conn, render_key))
+        if all(role in existing for role in roles):
+            return existing, True
+    pending = await run_cpu(render)
+    async with db.transaction() as conn:
+        recorded = await record_all(conn, pending, workflow_id)
+        if after_record is not None:
+            await after_record(conn, recorded)
+    return recorded, False

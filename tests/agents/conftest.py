@@ -1,13 +1,10 @@
-"""Fixtures of the content-agent tests: the local feed server and an async database."""
+"""Fixtures of the content-agent tests: settings for the local feed server."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
 
 
 @pytest.fixture
@@ -16,12 +13,3 @@ def fast_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"tda_host_interval": 0.0, "tda_fetch_timeout": 2.0, "tda_max_bytes": 2 * 1024 * 1024}
     )
-
-
-@pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert settings.database_url is not None
-    database = AsyncDatabase(settings, settings.database_url.get_secret_value())
-    await database.open()
-    yield database
-    await database.close()

@@ -9,14 +9,14 @@ import pytest
 
 from aether.analytics import drop_partitions_older_than, ensure_partitions, list_partitions, record
 from aether.analytics.partitions import month_start
-from aether.db import Database
+from aether.db import Connection
 from aether.db import migrate as migrations
 from aether.db.migrate import discover
 from aether.errors import ValidationFailed
 
 
-def partition_of(db: Database, row_id: int) -> str:
-    row = db.fetch_one("SELECT tableoid::regclass::text AS part FROM analytics WHERE id = %s", (row_id,))
+def partition_of(conn: Connection, row_id: int) -> str:
+    row = conn.execute("SELECT tableoid::regclass::text AS part FROM analytics WHERE id = %s", (row_id,)).fetchone()
     assert row is not None
     return str(row["part"])
 
@@ -27,45 +27,44 @@ def test_month_start_moves_across_years() -> None:
     assert month_start(date(2025, 3, 1), -27) == datetime(2022, 12, 1)
 
 
-def test_rows_land_in_their_month_partition(db: Database) -> None:
-    with db.transaction() as conn:
-        ensure_partitions(conn, 2, today=date(2025, 1, 10))
-        january = record(conn, "messages_sent", 1, agent="telegram", at=datetime(2025, 1, 31, 23, 59, 59))
-        february = record(conn, "messages_sent", 1, agent="telegram", at=datetime(2025, 2, 1))
-        march = record(conn, "videos_created", 1, agent="youtube", at=datetime(2025, 3, 15, 12))
-        far = record(conn, "videos_created", 1, agent="youtube", at=datetime(2031, 7, 1))
-    assert partition_of(db, january) == "analytics_p2025_01"
-    assert partition_of(db, february) == "analytics_p2025_02"
-    assert partition_of(db, march) == "analytics_p2025_03"
-    assert partition_of(db, far) == "analytics_default"  # never lost, even with no partition for it
+def test_rows_land_in_their_month_partition(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        ensure_partitions(sync_conn, 2, today=date(2025, 1, 10))
+        january = record(sync_conn, "messages_sent", 1, agent="telegram", at=datetime(2025, 1, 31, 23, 59, 59))
+        february = record(sync_conn, "messages_sent", 1, agent="telegram", at=datetime(2025, 2, 1))
+        march = record(sync_conn, "videos_created", 1, agent="youtube", at=datetime(2025, 3, 15, 12))
+        far = record(sync_conn, "videos_created", 1, agent="youtube", at=datetime(2031, 7, 1))
+    assert partition_of(sync_conn, january) == "analytics_p2025_01"
+    assert partition_of(sync_conn, february) == "analytics_p2025_02"
+    assert partition_of(sync_conn, march) == "analytics_p2025_03"
+    assert partition_of(sync_conn, far) == "analytics_default"  # never lost, even with no partition for it
 
 
-def test_creating_a_partition_moves_its_rows_out_of_the_default(db: Database) -> None:
-    with db.transaction() as conn:
-        row_id = record(conn, "episode_downloads", 3, episode_id=7, at=datetime(2032, 5, 9))
-    assert partition_of(db, row_id) == "analytics_default"
-    with db.transaction() as conn:
-        assert ensure_partitions(conn, 0, today=date(2032, 5, 1)) == ["analytics_p2032_05"]
-        assert ensure_partitions(conn, 0, today=date(2032, 5, 20)) == ["analytics_p2032_05"]  # idempotent
-    assert partition_of(db, row_id) == "analytics_p2032_05"
-    row = db.fetch_one("SELECT value, metadata FROM analytics WHERE id = %s", (row_id,))
+def test_creating_a_partition_moves_its_rows_out_of_the_default(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        row_id = record(sync_conn, "episode_downloads", 3, episode_id=7, at=datetime(2032, 5, 9))
+    assert partition_of(sync_conn, row_id) == "analytics_default"
+    with sync_conn.transaction():
+        assert ensure_partitions(sync_conn, 0, today=date(2032, 5, 1)) == ["analytics_p2032_05"]
+        assert ensure_partitions(sync_conn, 0, today=date(2032, 5, 20)) == ["analytics_p2032_05"]  # idempotent
+    assert partition_of(sync_conn, row_id) == "analytics_p2032_05"
+    row = sync_conn.execute("SELECT value, metadata FROM analytics WHERE id = %s", (row_id,)).fetchone()
     assert row is not None and row["value"] == 3 and row["metadata"] == {"episode_id": 7}
 
 
-def test_a_range_query_touches_only_its_partitions(db: Database) -> None:
-    with db.transaction() as conn:
-        ensure_partitions(conn, 5, today=date(2025, 1, 1))
+def test_a_range_query_touches_only_its_partitions(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        ensure_partitions(sync_conn, 5, today=date(2025, 1, 1))
         for month in range(1, 7):
-            record(conn, "episode_downloads", month, at=datetime(2025, month, 10))
-        conn.execute("ANALYZE analytics")
+            record(sync_conn, "episode_downloads", month, at=datetime(2025, month, 10))
+        sync_conn.execute("ANALYZE analytics")
     query = """SELECT sum(value) AS total FROM analytics
                WHERE metric_name = 'episode_downloads' AND recorded_at >= %s AND recorded_at < %s"""
-    with db.connection() as conn:
-        plan = conn.execute(
-            "EXPLAIN (FORMAT JSON) " + query,  # type: ignore[arg-type]
-            (datetime(2025, 2, 1), datetime(2025, 4, 1)),
-        ).fetchone()
-        total = conn.execute(query, (datetime(2025, 2, 1), datetime(2025, 4, 1))).fetchone()  # type: ignore[arg-type]
+    plan = sync_conn.execute(
+        "EXPLAIN (FORMAT JSON) " + query,  # type: ignore[arg-type]
+        (datetime(2025, 2, 1), datetime(2025, 4, 1)),
+    ).fetchone()
+    total = sync_conn.execute(query, (datetime(2025, 2, 1), datetime(2025, 4, 1))).fetchone()  # type: ignore[arg-type]
     assert plan is not None and total is not None
     text = json.dumps(plan["QUERY PLAN"])
     touched = sorted({name for name in _relations(plan["QUERY PLAN"]) if name.startswith("analytics")})
@@ -86,38 +85,39 @@ def _relations(node: object) -> list[str]:
     return found
 
 
-def test_retention_drops_whole_partitions(db: Database) -> None:
-    with db.transaction() as conn:
-        ensure_partitions(conn, 5, today=date(2024, 10, 1))  # Oct 2024 .. Mar 2025
-        ids = {month: record(conn, "llm_tokens", 100, at=month_start(date(2024, 10, 1), month)) for month in range(6)}
-        stray = record(conn, "llm_tokens", 5, at=datetime(2020, 1, 1))  # in the default partition
-    with db.transaction() as conn:
-        dropped = drop_partitions_older_than(conn, 2, today=date(2025, 3, 14))
+def test_retention_drops_whole_partitions(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        ensure_partitions(sync_conn, 5, today=date(2024, 10, 1))  # Oct 2024 .. Mar 2025
+        ids = {
+            month: record(sync_conn, "llm_tokens", 100, at=month_start(date(2024, 10, 1), month)) for month in range(6)
+        }
+        stray = record(sync_conn, "llm_tokens", 5, at=datetime(2020, 1, 1))  # in the default partition
+    with sync_conn.transaction():
+        dropped = drop_partitions_older_than(sync_conn, 2, today=date(2025, 3, 14))
     assert dropped == ["analytics_p2024_10", "analytics_p2024_11", "analytics_p2024_12"]
-    with db.connection() as conn:
-        names = [p.name for p in list_partitions(conn)]
+    names = [p.name for p in list_partitions(sync_conn)]
     assert "analytics_p2024_12" not in names and "analytics_p2025_01" in names and "analytics_default" in names
-    remaining = {r["id"] for r in db.fetch_all("SELECT id FROM analytics")}
+    remaining = {r["id"] for r in sync_conn.execute("SELECT id FROM analytics").fetchall()}
     assert remaining == {ids[3], ids[4], ids[5]}
     assert stray not in remaining
-    with db.transaction() as conn:
-        assert drop_partitions_older_than(conn, 2, today=date(2025, 3, 14)) == []
+    with sync_conn.transaction():
+        assert drop_partitions_older_than(sync_conn, 2, today=date(2025, 3, 14)) == []
 
 
-def test_partition_arguments_are_checked(db: Database) -> None:
-    with db.transaction() as conn:
+def test_partition_arguments_are_checked(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
         with pytest.raises(ValidationFailed) as err:
-            ensure_partitions(conn, -1)
+            ensure_partitions(sync_conn, -1)
         assert err.value.field == "months_ahead"
         with pytest.raises(ValidationFailed) as err:
-            drop_partitions_older_than(conn, 0)
+            drop_partitions_older_than(sync_conn, 0)
         assert err.value.field == "months"
 
 
-def test_ensure_partitions_uses_the_database_clock(db: Database) -> None:
-    with db.transaction() as conn:
-        names = ensure_partitions(conn, 1)
-        today = conn.execute("SELECT (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date AS d").fetchone()
+def test_ensure_partitions_uses_the_database_clock(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        names = ensure_partitions(sync_conn, 1)
+        today = sync_conn.execute("SELECT (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date AS d").fetchone()
     assert today is not None
     assert names == [f"analytics_p{month_start(today['d'], k):%Y_%m}" for k in (0, 1)]
 

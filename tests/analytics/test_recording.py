@@ -9,21 +9,25 @@ from decimal import Decimal
 import pytest
 
 from aether.analytics import record
-from aether.db import Database
+from aether.db import AsyncDatabase, Connection
 from aether.errors import ValidationFailed
 
 
-def test_a_metric_row_carries_agent_dimensions_and_time(db: Database) -> None:
-    db.execute("INSERT INTO agents (name, type) VALUES ('yt-main', 'youtube')")
-    with db.transaction() as conn:
-        first = record(conn, "videos_created", 1, "youtube", show_id=3, episode_id="e-1")
-        second = record(conn, "tts_seconds", Decimal("12.5"), "unknown-agent", at=datetime(2025, 5, 1, 12, tzinfo=UTC))
+def test_a_metric_row_carries_agent_dimensions_and_time(sync_conn: Connection) -> None:
+    sync_conn.execute("INSERT INTO agents (name, type) VALUES ('yt-main', 'youtube')")
+    with sync_conn.transaction():
+        first = record(sync_conn, "videos_created", 1, "youtube", show_id=3, episode_id="e-1")
+        second = record(
+            sync_conn, "tts_seconds", Decimal("12.5"), "unknown-agent", at=datetime(2025, 5, 1, 12, tzinfo=UTC)
+        )
         third = record(
-            conn, "llm_tokens", 900, at=datetime(2025, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))), model="m"
+            sync_conn, "llm_tokens", 900, at=datetime(2025, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))), model="m"
         )
     rows = {
         r["id"]: r
-        for r in db.fetch_all("SELECT a.*, g.name AS agent FROM analytics a LEFT JOIN agents g ON g.id = a.agent_id")
+        for r in sync_conn.execute(
+            "SELECT a.*, g.name AS agent FROM analytics a LEFT JOIN agents g ON g.id = a.agent_id"
+        ).fetchall()
     }
     assert rows[first]["agent"] == "yt-main"  # found by type
     assert rows[first]["metadata"] == {"show_id": 3, "episode_id": "e-1", "agent": "youtube"}
@@ -33,7 +37,7 @@ def test_a_metric_row_carries_agent_dimensions_and_time(db: Database) -> None:
     assert rows[third]["metadata"] == {"model": "m"}
 
 
-def test_bad_metrics_are_refused_with_the_field(db: Database) -> None:
+def test_bad_metrics_are_refused_with_the_field(sync_conn: Connection) -> None:
     cases = [
         (("Bad Name", 1), {}, "metric_name"),
         (("ok", "12"), {}, "value"),
@@ -41,35 +45,39 @@ def test_bad_metrics_are_refused_with_the_field(db: Database) -> None:
         (("ok", float("nan")), {}, "value"),
         (("ok", 1), {"show": [1, 2]}, "show"),
     ]
-    with db.transaction() as conn:
+    with sync_conn.transaction():
         for args, dims, field in cases:
             with pytest.raises(ValidationFailed) as err:
-                record(conn, *args, **dims)  # type: ignore[arg-type]
+                record(sync_conn, *args, **dims)  # type: ignore[arg-type]
             assert err.value.field == field
-    assert db.fetch_one("SELECT count(*) AS n FROM analytics") == {"n": 0}
+    assert sync_conn.execute("SELECT count(*) AS n FROM analytics").fetchone() == {"n": 0}
 
 
-def test_publishing_an_episode_records_episodes_published_once(db: Database) -> None:
-    with db.transaction() as conn:
-        user = conn.execute(
-            "INSERT INTO users (email, password_hash) VALUES ('a@example.org', 'x') RETURNING id"
+async def test_publishing_an_episode_records_episodes_published_once(db: AsyncDatabase) -> None:
+    async with db.transaction() as conn:
+        user = await (
+            await conn.execute("INSERT INTO users (email, password_hash) VALUES ('a@example.org', 'x') RETURNING id")
         ).fetchone()
         assert user is not None
-        show = conn.execute(
-            "INSERT INTO shows (user_id, slug, guid, title) VALUES (%s, 'demo', %s, 'Demo') RETURNING id",
-            (user["id"], uuid.uuid4()),
+        show = await (
+            await conn.execute(
+                "INSERT INTO shows (user_id, slug, guid, title) VALUES (%s, 'demo', %s, 'Demo') RETURNING id",
+                (user["id"], uuid.uuid4()),
+            )
         ).fetchone()
         assert show is not None
-        episode = conn.execute(
-            "INSERT INTO episodes (show_id, guid, title) VALUES (%s, 'g1', 'One') RETURNING id", (show["id"],)
+        episode = await (
+            await conn.execute(
+                "INSERT INTO episodes (show_id, guid, title) VALUES (%s, 'g1', 'One') RETURNING id", (show["id"],)
+            )
         ).fetchone()
         assert episode is not None
     for _ in range(2):
-        db.execute(
+        await db.execute(
             "UPDATE episodes SET status = 'published', published_at = '2025-07-04 10:00' WHERE id = %s",
             (episode["id"],),
         )
-    rows = db.fetch_all("SELECT metadata, recorded_at FROM analytics WHERE metric_name = 'episodes_published'")
+    rows = await db.fetch_all("SELECT metadata, recorded_at FROM analytics WHERE metric_name = 'episodes_published'")
     assert len(rows) == 1
     assert rows[0]["metadata"] == {"show_id": show["id"], "episode_id": str(episode["id"]), "agent": "orchestrator"}
     assert rows[0]["recorded_at"] == datetime(2025, 7, 4, 10)

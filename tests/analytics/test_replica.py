@@ -20,7 +20,7 @@ import pytest
 from aether.analytics import ensure_partitions, record
 from aether.analytics.dashboards import Period, run_report
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import AsyncDatabase, connect
 from aether.db.embedded import SYSTEM_USER, EmbeddedServer, _ensure_readable_install, _ensure_system_user, pg_binary
 from tests.support import wait_for
 
@@ -90,12 +90,10 @@ async def test_reports_read_from_the_streaming_replica(database_url: str, replic
     with psycopg.connect(replica) as conn:
         row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
         assert row == (True,)
-    from aether.db.pool import Database
-
-    with Database(settings, database_url) as sync_db, sync_db.transaction() as conn:
-        ensure_partitions(conn, 0)
+    with connect(database_url, settings, autocommit=True) as owner, owner.transaction():
+        ensure_partitions(owner, 0)
         for _ in range(3):
-            record(conn, "episode_downloads", 1, "gateway", episode_id="e1", show_id=1)
+            record(owner, "episode_downloads", 1, "gateway", episode_id="e1", show_id=1)
     wait_for(lambda: downloads(replica) == 3, timeout=30, what="the replica to catch up")
 
     with psycopg.connect(replica, autocommit=True) as conn:

@@ -2,18 +2,18 @@ from __future__ import annotations
 
 import json
 
-from aether.db.pool import Database
-from aether.queue import NewTask, enqueue_sync
+from aether.db.pool import AsyncDatabase
+from aether.queue import NewTask, enqueue
 from tests.support import run_aether
 
 
-def test_tasks_commands(db: Database, cli_env: dict[str, str]) -> None:
-    with db.transaction() as conn:
-        first, second, third = enqueue_sync(
+async def test_tasks_commands(db: AsyncDatabase, cli_env: dict[str, str]) -> None:
+    async with db.transaction() as conn:
+        first, second, third = await enqueue(
             conn,
             [NewTask("t.one", "alpha", {"x": 1}), NewTask("t.two", "beta", {}), NewTask("t.two", "beta", {})],
         )
-    db.execute(
+    await db.execute(
         "UPDATE tasks SET status = 'failed', attempts = 5, last_error = %s WHERE id = %s",
         (json.dumps({"message": "boom", "traceback": "Traceback: line 1"}), first),
     )
@@ -34,14 +34,14 @@ def test_tasks_commands(db: Database, cli_env: dict[str, str]) -> None:
 
     retried = run_aether(["tasks", "retry", str(first)], cli_env)
     assert retried.returncode == 0, retried.stderr
-    row = db.fetch_one("SELECT status, attempts FROM tasks WHERE id = %s", (first,))
+    row = await db.fetch_one("SELECT status, attempts FROM tasks WHERE id = %s", (first,))
     assert row == {"status": "pending", "attempts": 0}
     again = run_aether(["tasks", "retry", str(first)], cli_env)
     assert again.returncode == 1 and "only failed or cancelled" in again.stderr
 
     cancelled = run_aether(["tasks", "cancel", str(second)], cli_env)
     assert cancelled.returncode == 0, cancelled.stderr
-    assert db.fetch_one("SELECT status FROM tasks WHERE id = %s", (second,)) == {"status": "cancelled"}
+    assert await db.fetch_one("SELECT status FROM tasks WHERE id = %s", (second,)) == {"status": "cancelled"}
     twice = run_aether(["tasks", "cancel", str(second)], cli_env)
     assert twice.returncode == 1 and "cancelled" in twice.stderr
 
@@ -51,10 +51,10 @@ def test_tasks_commands(db: Database, cli_env: dict[str, str]) -> None:
     assert bad.returncode == 1 and "status must be one of" in bad.stderr
 
 
-def test_add_limits_and_periodic(db: Database, cli_env: dict[str, str]) -> None:
+async def test_add_limits_and_periodic(db: AsyncDatabase, cli_env: dict[str, str]) -> None:
     added = run_aether(["tasks", "add", "t.x", "--agent", "gamma", "--payload", '{"a": 2}', "--priority", "7"], cli_env)
     assert added.returncode == 0, added.stderr
-    row = db.fetch_one("SELECT payload, priority, agent_name FROM tasks WHERE id = %s", (int(added.stdout),))
+    row = await db.fetch_one("SELECT payload, priority, agent_name FROM tasks WHERE id = %s", (int(added.stdout),))
     assert row == {"payload": {"a": 2}, "priority": 7, "agent_name": "gamma"}
     bad = run_aether(["tasks", "add", "t.x", "--agent", "gamma", "--payload", "[1]"], cli_env)
     assert bad.returncode == 1 and "--payload must be a JSON object" in bad.stderr

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from aether.gateway.app import create_app
 from aether.run.hooks import HOOKS
 from tests.support import wait_for
@@ -152,7 +152,9 @@ VTT = (
 CHAPTERS = '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Intro"}, {"startTime": 1, "title": "Main"}]}'
 
 
-def publish_episode(db: Database, home: Path, show_id: int, title: str = "Episode", *, with_extras: bool = True) -> str:
+async def publish_episode(
+    db: AsyncDatabase, home: Path, show_id: int, title: str = "Episode", *, with_extras: bool = True
+) -> str:
     """A published episode with real files (MP3, PNG, VTT, chapters JSON) stored as assets rows."""
     folder = home / "objects" / uuid.uuid4().hex
     folder.mkdir(parents=True)
@@ -164,21 +166,23 @@ def publish_episode(db: Database, home: Path, show_id: int, title: str = "Episod
             "chapters": ("chapters.json", CHAPTERS.encode(), "application/json+chapters", "chapters"),
         }
     ids: dict[str, int] = {}
-    with db.transaction() as conn:
+    async with db.transaction() as conn:
         for kind, (name, data, content_type, asset_type) in files.items():
             path = folder / name
             path.write_bytes(data)
             meta = {"content_type": content_type, "size": len(data)}
             if kind == "audio":
                 meta["duration_seconds"] = 2.0
-            row = conn.execute(
-                "INSERT INTO assets (name, type, path, metadata) VALUES (%s, %s, %s, %s::jsonb) RETURNING id",
-                (name, asset_type, path.as_uri(), __import__("json").dumps(meta)),
+            row = await (
+                await conn.execute(
+                    "INSERT INTO assets (name, type, path, metadata) VALUES (%s, %s, %s, %s::jsonb) RETURNING id",
+                    (name, asset_type, path.as_uri(), __import__("json").dumps(meta)),
+                )
             ).fetchone()
             assert row is not None
             ids[kind] = row["id"]
         episode_id = uuid.uuid4()
-        conn.execute(
+        await conn.execute(
             """INSERT INTO episodes (id, show_id, guid, title, description, status, episode_number, duration_seconds,
                                      audio_asset_id, cover_asset_id, transcript_asset_id, chapters_asset_id,
                                      published_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import Gateway, register
 
 
@@ -25,21 +25,21 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_validation_error_names_the_field(client: httpx.Client, db: Database) -> None:
+async def test_validation_error_names_the_field(client: httpx.Client, db: AsyncDatabase) -> None:
     r = client.post("/v1/users", json={"email": "not-an-email", "password": "long enough pw"})
     assert r.status_code == 422
     err = _error(r)
     assert err["code"] == "invalid" and err["field"] == "email"
     assert "email" in (err["message"] or "")
-    assert db.fetch_one("SELECT count(*) AS n FROM users")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM users"))["n"] == 0  # type: ignore[index]
 
 
-def test_unknown_fields_are_rejected_and_nothing_is_written(client: httpx.Client, db: Database) -> None:
+async def test_unknown_fields_are_rejected_and_nothing_is_written(client: httpx.Client, db: AsyncDatabase) -> None:
     r = client.post("/v1/users", json={"email": "a@example.org", "password": "long enough pw", "is_admin": True})
     assert r.status_code == 422
     err = _error(r)
     assert err["field"] == "is_admin" and "unknown field" in (err["message"] or "")
-    assert db.fetch_one("SELECT count(*) AS n FROM users")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM users"))["n"] == 0  # type: ignore[index]
 
 
 def test_malformed_json_is_400(client: httpx.Client) -> None:
@@ -48,13 +48,15 @@ def test_malformed_json_is_400(client: httpx.Client) -> None:
     assert _error(r)["code"] == "bad_request"
 
 
-def test_body_over_the_limit_is_413_and_writes_nothing(client: httpx.Client, gateway: Gateway, db: Database) -> None:
+async def test_body_over_the_limit_is_413_and_writes_nothing(
+    client: httpx.Client, gateway: Gateway, db: AsyncDatabase
+) -> None:
     auth = register(client)
     big = "x" * (gateway.settings.max_body_bytes + 10)
     r = client.post("/v1/shows", json={"title": "t", "description": big}, headers=auth["headers"])
     assert r.status_code == 413
     assert _error(r)["code"] == "payload_too_large"
-    assert db.fetch_one("SELECT count(*) AS n FROM shows")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
 
 
 def test_chunked_body_over_the_limit_is_413(client: httpx.Client, gateway: Gateway) -> None:

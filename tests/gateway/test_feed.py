@@ -12,7 +12,7 @@ import httpx
 import podcastparser
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import create_show, publish_episode, register
 
 NS = {
@@ -21,12 +21,12 @@ NS = {
 }
 
 
-def test_feed_parses_with_every_tag(client: httpx.Client, db: Database, settings: Settings) -> None:
+async def test_feed_parses_with_every_tag(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth, title="Feed & Friends", owner_email="owner@example.org", explicit=False)
-    first = publish_episode(db, settings.home, show["id"], "First <episode>")
-    second = publish_episode(db, settings.home, show["id"], "Second", with_extras=False)
-    db.execute("UPDATE episodes SET published_at = published_at - interval '1 day' WHERE id = %s", (first,))
+    first = await publish_episode(db, settings.home, show["id"], "First <episode>")
+    second = await publish_episode(db, settings.home, show["id"], "Second", with_extras=False)
+    await db.execute("UPDATE episodes SET published_at = published_at - interval '1 day' WHERE id = %s", (first,))
     r = client.get(f"/shows/{show['slug']}/feed.xml")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/rss+xml")
@@ -70,10 +70,10 @@ def test_feed_parses_with_every_tag(client: httpx.Client, db: Database, settings
     assert second
 
 
-def test_etag_and_304(client: httpx.Client, db: Database, settings: Settings) -> None:
+async def test_etag_and_304(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth)
-    publish_episode(db, settings.home, show["id"])
+    await publish_episode(db, settings.home, show["id"])
     r = client.get(f"/shows/{show['slug']}/feed.xml")
     etag = r.headers["etag"]
     again = client.get(f"/shows/{show['slug']}/feed.xml", headers={"If-None-Match": etag})
@@ -81,7 +81,7 @@ def test_etag_and_304(client: httpx.Client, db: Database, settings: Settings) ->
     assert client.head(f"/shows/{show['slug']}/feed.xml").headers["etag"] == etag
     since = client.get(f"/shows/{show['slug']}/feed.xml", headers={"If-Modified-Since": r.headers["last-modified"]})
     assert since.status_code == 304
-    publish_episode(db, settings.home, show["id"], "Newer")
+    await publish_episode(db, settings.home, show["id"], "Newer")
     changed = client.get(f"/shows/{show['slug']}/feed.xml", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
@@ -91,10 +91,10 @@ def test_unknown_show_is_404(client: httpx.Client) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
-def test_enclosures_fetched_with_range(client: httpx.Client, db: Database, settings: Settings) -> None:
+async def test_enclosures_fetched_with_range(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth)
-    episode_id = publish_episode(db, settings.home, show["id"])
+    episode_id = await publish_episode(db, settings.home, show["id"])
     parsed = feedparser.parse(client.get(f"/shows/{show['slug']}/feed.xml").content)
     url = parsed.entries[0].enclosures[0].href
     length = int(parsed.entries[0].enclosures[0].length)

@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from aether.gateway.announce import PageCache
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register
 from tests.support import wait_for
@@ -21,20 +21,22 @@ def _titles(client: httpx.Client, show_id: int, headers: dict[str, str]) -> list
     return [item["title"] for item in r.json()["items"]]
 
 
-def test_changes_made_elsewhere_reach_the_cached_pages(
-    two_gateways: tuple[Gateway, Gateway], db: Database, settings: Settings
+async def test_changes_made_elsewhere_reach_the_cached_pages(
+    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase, settings: Settings
 ) -> None:
     a, b = two_gateways
     with a.client() as ca, b.client() as cb:
         account = register(ca)
         headers = account["headers"]
         show = create_show(ca, account)
-        publish_episode(db, settings.home, show["id"], "First")
+        await publish_episode(db, settings.home, show["id"], "First")
         assert _titles(cb, show["id"], headers) == ["First"]  # cached in b now
         assert _titles(cb, show["id"], headers) == ["First"]
-        publish_episode(db, settings.home, show["id"], "Second")  # as a worker would: straight in the database
+        await publish_episode(db, settings.home, show["id"], "Second")  # as a worker would: straight in the database
         wait_for(lambda: _titles(cb, show["id"], headers) == ["Second", "First"], timeout=5, what="the new episode")
-        db.execute("UPDATE episodes SET title = 'First, renamed' WHERE title = 'First' AND show_id = %s", (show["id"],))
+        await db.execute(
+            "UPDATE episodes SET title = 'First, renamed' WHERE title = 'First' AND show_id = %s", (show["id"],)
+        )
         wait_for(
             lambda: _titles(cb, show["id"], headers) == ["Second", "First, renamed"], timeout=5, what="the new title"
         )
@@ -50,14 +52,14 @@ def test_changes_made_elsewhere_reach_the_cached_pages(
         )
 
 
-def test_a_write_through_the_gateway_is_read_back_at_once(
-    two_gateways: tuple[Gateway, Gateway], db: Database, settings: Settings
+async def test_a_write_through_the_gateway_is_read_back_at_once(
+    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase, settings: Settings
 ) -> None:
     a, _ = two_gateways
     with a.client() as ca:
         account = register(ca)
         show = create_show(ca, account)
-        publish_episode(db, settings.home, show["id"], "Old")
+        await publish_episode(db, settings.home, show["id"], "Old")
         assert _titles(ca, show["id"], account["headers"]) == ["Old"]
         r = ca.post(
             f"/v1/shows/{show['id']}/episodes",

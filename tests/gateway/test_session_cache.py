@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from aether.gateway.announce import SessionCache
 from aether.security.sessions import Session
 from tests.gateway.conftest import Gateway, register
@@ -25,8 +25,8 @@ def test_logout_through_one_gateway_ends_the_session_on_the_other(two_gateways: 
         )
 
 
-def test_changes_to_preferences_and_role_reach_the_other_gateway(
-    two_gateways: tuple[Gateway, Gateway], db: Database
+async def test_changes_to_preferences_and_role_reach_the_other_gateway(
+    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase
 ) -> None:
     a, b = two_gateways
     with a.client() as ca, b.client() as cb:
@@ -42,13 +42,13 @@ def test_changes_to_preferences_and_role_reach_the_other_gateway(
             what="gateway b to see the new preferences",
         )
         assert cb.get("/v1/admin/users", headers=headers).status_code == 403
-        db.execute("UPDATE users SET role = 'admin' WHERE email = %s", (account["email"],))
+        await db.execute("UPDATE users SET role = 'admin' WHERE email = %s", (account["email"],))
         wait_for(
             lambda: cb.get("/v1/admin/users", headers=headers).status_code == 200,
             timeout=5,
             what="gateway b to see the new role",
         )
-        db.execute("UPDATE users SET is_active = FALSE WHERE email = %s", (account["email"],))
+        await db.execute("UPDATE users SET is_active = FALSE WHERE email = %s", (account["email"],))
         wait_for(
             lambda: (
                 ca.get("/v1/me", headers=headers).status_code == 401

@@ -4,23 +4,22 @@ cancel and retry work through the CLI."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aether.config import Settings
-from aether.db.pool import AsyncDatabase, Database
+from aether.db.pool import AsyncDatabase
 from aether.orchestrator import Step, WorkflowDefinition, register_workflow, start_workflow, unregister_workflow
 from tests.orchestrator.handlers_for_tests import TABLES_SQL
-from tests.support import run_aether, wait_for
+from tests.queue.helpers import until
+from tests.support import run_aether
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +53,8 @@ def definition() -> WorkflowDefinition:
 
 
 @pytest.fixture(autouse=True)
-def episode(db: Database) -> Iterator[None]:
-    db.execute(TABLES_SQL)
+async def episode(db: AsyncDatabase) -> AsyncIterator[None]:
+    await db.execute(TABLES_SQL)
     register_workflow(definition())
     yield
     unregister_workflow(NAME)
@@ -125,46 +124,45 @@ def workers(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
     group.stop()
 
 
-def start(settings: Settings, **params: Any) -> str:
-    async def go() -> str:
-        assert settings.database_url is not None
-        async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as adb, adb.connection() as conn:
-            return await start_workflow(conn, NAME, {"query": "tides", "hang": None, "needs_flag": False, **params})
-
-    return asyncio.run(go())
+async def start(db: AsyncDatabase, **params: Any) -> str:
+    async with db.connection() as conn:
+        return await start_workflow(conn, NAME, {"query": "tides", "hang": None, "needs_flag": False, **params})
 
 
-def status_of(db: Database, wid: str) -> str:
-    row = db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (wid,))
+async def status_of(db: AsyncDatabase, wid: str) -> str:
+    row = await db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (wid,))
     assert row is not None
     return str(row["status"])
 
 
-def wait_status(db: Database, wid: str, status: str, workers: Workers, timeout: float = 60) -> None:
+async def wait_status(db: AsyncDatabase, wid: str, status: str, workers: Workers, timeout: float = 60) -> None:
+    async def reached() -> bool:
+        return await status_of(db, wid) == status
+
     try:
-        wait_for(lambda: status_of(db, wid) == status, timeout=timeout, what=f"workflow {wid} to be {status}")
+        await until(reached, timeout=timeout, what=f"workflow {wid} to be {status}")
     except AssertionError:
         print(workers.output())
         raise
 
 
-def runs(db: Database, wid: str) -> dict[str, int]:
-    rows = db.fetch_all(
+async def runs(db: AsyncDatabase, wid: str) -> dict[str, int]:
+    rows = await db.fetch_all(
         "SELECT step, count(*) AS n FROM wftest_events WHERE workflow_id = %s AND what = 'ran' GROUP BY step",
         (wid,),
     )
     return {r["step"]: int(r["n"]) for r in rows}
 
 
-def test_fan_out_fan_in_runs_to_completion_on_two_workers(
-    settings: Settings, db: Database, workers: Workers, cli_env: dict[str, str]
+async def test_fan_out_fan_in_runs_to_completion_on_two_workers(
+    db: AsyncDatabase, workers: Workers, cli_env: dict[str, str]
 ) -> None:
     workers.start()
     workers.start()
-    wids = [start(settings, query=f"q{i}") for i in range(3)]
+    wids = [await start(db, query=f"q{i}") for i in range(3)]
     for wid in wids:
-        wait_status(db, wid, "completed", workers)
-        assert runs(db, wid) == {"topic": 1, "script": 1, "cover": 1, "voice": 1}
+        await wait_status(db, wid, "completed", workers)
+        assert await runs(db, wid) == {"topic": 1, "script": 1, "cover": 1, "voice": 1}
     shown = run_aether(["workflows", "show", wids[0], "--json"], cli_env)
     assert shown.returncode == 0, shown.stderr
     state = json.loads(shown.stdout)
@@ -175,12 +173,12 @@ def test_fan_out_fan_in_runs_to_completion_on_two_workers(
     assert voice["script"] == "Welcome. Today: All about q0." and voice["cover"].startswith("file:///covers/")
 
 
-def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(
-    settings: Settings, db: Database, workers: Workers
+async def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(
+    db: AsyncDatabase, workers: Workers
 ) -> None:
     doomed = workers.start()
-    wid = start(settings, hang="first")
-    wait_for(
+    wid = await start(db, hang="first")
+    await until(
         lambda: db.fetch_one("SELECT 1 FROM wftest_events WHERE workflow_id = %s AND what = 'hanging'", (wid,)),
         timeout=60,
         what="the cover step to hang",
@@ -188,40 +186,40 @@ def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(
     os.kill(doomed.pid, signal.SIGKILL)
     doomed.wait()
     workers.start()
-    wait_status(db, wid, "completed", workers)
-    effects = db.fetch_all("SELECT * FROM wftest_effects WHERE workflow_id = %s", (wid,))
+    await wait_status(db, wid, "completed", workers)
+    effects = await db.fetch_all("SELECT * FROM wftest_effects WHERE workflow_id = %s", (wid,))
     assert len(effects) == 1  # the rescued attempt replayed the recorded side effect
-    cover = db.fetch_one(
+    cover = await db.fetch_one(
         "SELECT attempts, output_summary FROM task_instances WHERE workflow_id = %s AND step_name = 'cover'", (wid,)
     )
     assert cover is not None and cover["attempts"] == 2
     assert cover["output_summary"]["effect_id"] == effects[0]["id"]
-    assert runs(db, wid) == {"topic": 1, "script": 1, "cover": 2, "voice": 1}
+    assert await runs(db, wid) == {"topic": 1, "script": 1, "cover": 2, "voice": 1}
 
 
-def test_retry_after_a_failed_step_and_cancel_through_the_cli(
-    settings: Settings, db: Database, workers: Workers, cli_env: dict[str, str]
+async def test_retry_after_a_failed_step_and_cancel_through_the_cli(
+    db: AsyncDatabase, workers: Workers, cli_env: dict[str, str]
 ) -> None:
     workers.start()
-    wid = start(settings, needs_flag=True)
-    wait_status(db, wid, "failed", workers)
+    wid = await start(db, needs_flag=True)
+    await wait_status(db, wid, "failed", workers)
     shown = run_aether(["workflows", "show", wid], cli_env)
     assert shown.returncode == 0, shown.stderr
     assert "voice engine is not installed" in shown.stdout and "failed" in shown.stdout
-    db.execute("INSERT INTO wftest_flags (name) VALUES ('voice-ready')")
+    await db.execute("INSERT INTO wftest_flags (name) VALUES ('voice-ready')")
     retried = run_aether(["workflows", "retry", wid[:8]], cli_env)
     assert retried.returncode == 0, retried.stderr
     assert "voice" in retried.stdout
-    wait_status(db, wid, "completed", workers)
-    assert runs(db, wid) == {"topic": 1, "script": 1, "cover": 1, "voice": 2}
+    await wait_status(db, wid, "completed", workers)
+    assert await runs(db, wid) == {"topic": 1, "script": 1, "cover": 1, "voice": 2}
 
-    stuck = start(settings, hang="always")
-    wait_for(
+    stuck = await start(db, hang="always")
+    await until(
         lambda: db.fetch_one("SELECT 1 FROM wftest_events WHERE workflow_id = %s AND what = 'hanging'", (stuck,)),
         timeout=60,
         what="the cover step to hang",
     )
-    wait_for(
+    await until(
         lambda: db.fetch_one(
             "SELECT 1 FROM task_instances WHERE workflow_id = %s AND step_name = 'script' AND status = 'completed'",
             (stuck,),
@@ -231,8 +229,8 @@ def test_retry_after_a_failed_step_and_cancel_through_the_cli(
     )
     cancelled = run_aether(["workflows", "cancel", stuck], cli_env)
     assert cancelled.returncode == 0, cancelled.stderr
-    assert status_of(db, stuck) == "cancelled"
-    wait_for(
+    assert await status_of(db, stuck) == "cancelled"
+    await until(
         lambda: db.fetch_one(
             "SELECT 1 FROM tasks WHERE workflow_id = %s AND step_name = 'cover' AND status = 'cancelled'", (stuck,)
         ),
@@ -241,7 +239,7 @@ def test_retry_after_a_failed_step_and_cancel_through_the_cli(
     )
     steps = {
         r["step_name"]: r["status"]
-        for r in db.fetch_all("SELECT step_name, status FROM task_instances WHERE workflow_id = %s", (stuck,))
+        for r in await db.fetch_all("SELECT step_name, status FROM task_instances WHERE workflow_id = %s", (stuck,))
     }
     assert steps == {"topic": "completed", "script": "completed", "cover": "cancelled", "voice": "cancelled"}
     again = run_aether(["workflows", "cancel", stuck], cli_env)

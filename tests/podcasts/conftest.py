@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db import AsyncDatabase, Database
+from aether.db import AsyncDatabase
 from aether.idempotency import run_once
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run.hooks import HOOKS
@@ -40,9 +40,9 @@ def fast_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=FAST)
 
 
-def make_show(db: Database, **columns: Any) -> dict[str, Any]:
+async def make_show(db: AsyncDatabase, **columns: Any) -> dict[str, Any]:
     """A user and one show of theirs, with the given shows columns (JSON ones as Python values)."""
-    user = db.fetch_one(
+    user = await db.fetch_one(
         "INSERT INTO users (email, password_hash, display_name) VALUES (%s, 'x', 'Tester') RETURNING id",
         (f"user-{uuid.uuid4().hex[:8]}@example.org",),
     )
@@ -59,14 +59,14 @@ def make_show(db: Database, **columns: Any) -> dict[str, Any]:
     params = {k: Jsonb(v) if k in ("hosts", "sources", "targets") else v for k, v in values.items()}
     names = ", ".join(params)
     placeholders = ", ".join(f"%({k})s" for k in params)
-    row = db.fetch_one(f"INSERT INTO shows ({names}) VALUES ({placeholders}) RETURNING *", params)
+    row = await db.fetch_one(f"INSERT INTO shows ({names}) VALUES ({placeholders}) RETURNING *", params)
     assert row is not None
     return dict(row)
 
 
 class WorkerThread:
     """An in-process worker in a thread of its own (its own event loop), so tests wait on it with
-    tests.support.wait_for: the real handlers of publishing (release, telegram, youtube, websub) and the
+    tests.queue.helpers.until: the real handlers of publishing (release, telegram, youtube, websub) and the
     media steps' stand-ins (or the real media handlers, `real_media`)."""
 
     def __init__(self, settings: Settings, *, real_media: bool = False) -> None:
@@ -127,17 +127,3 @@ def worker_thread() -> Iterator[Callable[..., WorkerThread]]:
     yield start
     for worker in started:
         worker.stop()
-
-
-T = TypeVar("T")
-
-
-def run_async(settings: Settings, fn: Callable[[AsyncDatabase], Awaitable[T]]) -> T:
-    """Run `fn(db)` on a fresh async database pool, from a synchronous test."""
-
-    async def main() -> T:
-        assert settings.database_url is not None
-        async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as db:
-            return await fn(db)
-
-    return asyncio.run(main())

@@ -22,9 +22,7 @@ async def _store(ctx: TaskContext, path: Path, asset_type: str, **meta: Any) -> 
     store = storage.ObjectStore.from_settings(ctx.settings)
     obj = store.put_file(path)
     async with ctx.db.transaction() as conn:
-        asset = await storage.record_asset_async(
-            conn, path.name, asset_type, obj, {"workflow_id": ctx.workflow_id, **meta}
-        )
+        asset = await storage.record_asset(conn, path.name, asset_type, obj, {"workflow_id": ctx.workflow_id, **meta})
     return {"id": asset.id, "uri": asset.uri}
 
 

@@ -3,42 +3,44 @@ again (a real aiosmtpd server on 127.0.0.1, the real idempotency guard)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.db import open_async_database
-from aether.db.pool import Database
+from aether.db import AsyncDatabase
 from aether.idempotency import run_once
 from aether.podcasts import notifications as mail
 from aether.queue.tasks import TaskContext
 from tests.gateway.smtp import Inbox, smtp_server  # noqa: F401  (fixture)
 
 
-def test_new_episode_mails_each_subscriber_once(
+async def test_new_episode_mails_each_subscriber_once(
     settings: Settings,
-    db: Database,
+    db: AsyncDatabase,
     smtp_server: tuple[Inbox, int],  # noqa: F811
 ) -> None:
     inbox, port = smtp_server
     settings = settings.model_copy(
         update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}"), "public_url": "https://pod.example"}
     )
-    with db.transaction() as conn:
-        user = conn.execute(
-            "INSERT INTO users (email, password_hash) VALUES ('o@example.org', 'x') RETURNING id"
+    async with db.transaction() as conn:
+        user = await (
+            await conn.execute("INSERT INTO users (email, password_hash) VALUES ('o@example.org', 'x') RETURNING id")
         ).fetchone()
-        show = conn.execute(
-            "INSERT INTO shows (user_id, slug, guid, title) VALUES (%s, 'mailed', %s, 'Mailed') RETURNING id",
-            (user["id"], uuid.uuid4()),  # type: ignore[index]
+        show = await (
+            await conn.execute(
+                "INSERT INTO shows (user_id, slug, guid, title) VALUES (%s, 'mailed', %s, 'Mailed') RETURNING id",
+                (user["id"], uuid.uuid4()),  # type: ignore[index]
+            )
         ).fetchone()
-        workflow = conn.execute(
-            "INSERT INTO workflow_instances (definition_name) VALUES ('podcast_episode') RETURNING workflow_id"
+        workflow = await (
+            await conn.execute(
+                "INSERT INTO workflow_instances (definition_name) VALUES ('podcast_episode') RETURNING workflow_id"
+            )
         ).fetchone()
         episode_id = uuid.uuid4()
-        conn.execute(
+        await conn.execute(
             "INSERT INTO episodes (id, show_id, workflow_id, guid, title, status)"
             " VALUES (%s, %s, %s, %s, 'Ep 1', 'published')",
             (episode_id, show["id"], workflow["workflow_id"], str(episode_id)),  # type: ignore[index]
@@ -49,29 +51,25 @@ def test_new_episode_mails_each_subscriber_once(
             ("c@example.org", "pending"),
             ("d@example.org", "unsubscribed"),
         ):
-            conn.execute(
+            await conn.execute(
                 "INSERT INTO subscribers (show_id, email, status) VALUES (%s, %s, %s)", (show["id"], address, status)
             )  # type: ignore[index]
 
     async def run_task(attempt: int) -> dict[str, object]:
-        adb = await open_async_database(settings)
-        try:
-            ctx = TaskContext(
-                task_id=1,
-                task_type="mail.notify_episode",
-                agent="mail",
-                attempt=attempt,
-                settings=settings,
-                db=adb,
-                workflow_id=str(workflow["workflow_id"]),  # type: ignore[index]
-                once_impl=run_once,
-            )
-            return await mail.notify_episode(ctx, {"episode_id": str(episode_id)})
-        finally:
-            await adb.close()
+        ctx = TaskContext(
+            task_id=1,
+            task_type="mail.notify_episode",
+            agent="mail",
+            attempt=attempt,
+            settings=settings,
+            db=db,
+            workflow_id=str(workflow["workflow_id"]),  # type: ignore[index]
+            once_impl=run_once,
+        )
+        return await mail.notify_episode(ctx, {"episode_id": str(episode_id)})
 
-    assert asyncio.run(run_task(1)) == {"episode_id": str(episode_id), "mailed": 2}
-    asyncio.run(run_task(2))  # the retried task sends nothing again
+    assert await run_task(1) == {"episode_id": str(episode_id), "mailed": 2}
+    await run_task(2)  # the retried task sends nothing again
     assert sorted(m["To"] for m in inbox.messages) == ["a@example.org", "b@example.org"]
     text = inbox.messages[0].get_body(("plain",)).get_content()
     assert f"https://pod.example/episodes/{episode_id}" in text

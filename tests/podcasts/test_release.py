@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db import AsyncDatabase, Database
+from aether.db import AsyncDatabase
 from aether.errors import ValidationFailed
 from aether.podcasts import release
 from aether.podcasts.episodes import start_episode
@@ -19,12 +19,12 @@ from aether.podcasts.models import EpisodeIn
 from aether.queue.tasks import TaskContext
 from aether.security.credentials import add_credential, utc_now
 from aether.storage import ObjectStore
-from tests.podcasts.conftest import WorkerThread, make_show, run_async
+from tests.podcasts.conftest import WorkerThread, make_show
+from tests.queue.helpers import until
 from tests.standins.context import task_context
 from tests.standins.telegram import TelegramStandin
 from tests.standins.websub import WebSubHubStandin
 from tests.standins.youtube import YouTubeStandin
-from tests.support import wait_for
 
 TOKEN = "123456:TEST-token"
 TARGETS = {
@@ -41,8 +41,8 @@ def services() -> Iterator[tuple[TelegramStandin, YouTubeStandin, WebSubHubStand
 
 
 @pytest.fixture
-def publish_settings(
-    fast_settings: Settings, services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin]
+async def publish_settings(
+    db: AsyncDatabase, fast_settings: Settings, services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin]
 ) -> Settings:
     bot_api, yt, hub = services
     settings = fast_settings.model_copy(
@@ -55,63 +55,56 @@ def publish_settings(
             "websub_hub_url": f"{hub.url}/hub",
         }
     )
-
-    async def store(db: AsyncDatabase) -> None:
-        async with db.transaction() as conn:
-            await add_credential(conn, settings, agent=None, platform="telegram", key="bot_token", value=TOKEN)
-            await add_credential(
-                conn, settings, agent=None, platform="youtube", key="access_token", value="ya29.valid",
-                expires_at=utc_now() + timedelta(hours=1),
-            )  # fmt: skip
-
-    run_async(settings, store)
+    async with db.transaction() as conn:
+        await add_credential(conn, settings, agent=None, platform="telegram", key="bot_token", value=TOKEN)
+        await add_credential(
+            conn, settings, agent=None, platform="youtube", key="access_token", value="ya29.valid",
+            expires_at=utc_now() + timedelta(hours=1),
+        )  # fmt: skip
     return settings
 
 
-def start(settings: Settings, show: dict[str, Any], **body: Any) -> dict[str, Any]:
-    async def go(db: AsyncDatabase) -> dict[str, Any]:
-        async with db.transaction() as conn:
-            request = EpisodeIn(topic="Solar sails", title="Solar sails at last", **body)
-            return await start_episode(conn, show["user_id"], {}, show["id"], request, settings=settings)
-
-    return run_async(settings, go)
+async def start(db: AsyncDatabase, settings: Settings, show: dict[str, Any], **body: Any) -> dict[str, Any]:
+    async with db.transaction() as conn:
+        request = EpisodeIn(topic="Solar sails", title="Solar sails at last", **body)
+        return await start_episode(conn, show["user_id"], {}, show["id"], request, settings=settings)
 
 
-def workflow_status(db: Database, workflow_id: Any) -> str | None:
-    row = db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
-    return row["status"] if row else None
+async def workflow_completed(db: AsyncDatabase, workflow_id: Any) -> bool:
+    row = await db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
+    return row is not None and row["status"] == "completed"
 
 
-def test_an_episode_is_published_to_every_target_once(
-    db: Database,
+async def test_an_episode_is_published_to_every_target_once(
+    db: AsyncDatabase,
     publish_settings: Settings,
     services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin],
     worker_thread: Callable[[Settings], WorkerThread],
 ) -> None:
     bot_api, yt, hub = services
-    show = make_show(db, targets=TARGETS, language="en")
-    episode = start(publish_settings, show, description="Light pushes the sail.")
-    workflow = db.fetch_one("SELECT * FROM workflow_instances WHERE workflow_id = %s", (episode["workflow_id"],))
+    show = await make_show(db, targets=TARGETS, language="en")
+    episode = await start(db, publish_settings, show, description="Light pushes the sail.")
+    workflow = await db.fetch_one("SELECT * FROM workflow_instances WHERE workflow_id = %s", (episode["workflow_id"],))
     assert workflow is not None
     assert workflow["definition_name"] == "podcast_episode.telegram.websub.youtube"
     assert workflow["params"]["video"] is True  # YouTube needs the video
     assert episode["status"] == "processing"
 
     worker_thread(publish_settings)
-    wait_for(lambda: workflow_status(db, episode["workflow_id"]) == "completed", timeout=60, what="the workflow")
+    await until(lambda: workflow_completed(db, episode["workflow_id"]), timeout=60, what="the workflow")
 
     # the episode went out: published once, media linked, counted once, its subscribers' mail enqueued once
-    row = db.fetch_one("SELECT * FROM episodes WHERE id = %s", (episode["id"],))
+    row = await db.fetch_one("SELECT * FROM episodes WHERE id = %s", (episode["id"],))
     assert row is not None and row["status"] == "published" and row["published_at"] is not None
     assert row["audio_asset_id"] is not None and row["video_asset_id"] is not None
-    counted = db.fetch_all("SELECT metadata FROM analytics WHERE metric_name = 'episodes_published'")
+    counted = await db.fetch_all("SELECT metadata FROM analytics WHERE metric_name = 'episodes_published'")
     assert [c["metadata"]["episode_id"] for c in counted] == [str(episode["id"])]
-    mails = db.fetch_all("SELECT payload FROM tasks WHERE task_type = 'mail.notify_episode'")
+    mails = await db.fetch_all("SELECT payload FROM tasks WHERE task_type = 'mail.notify_episode'")
     assert [m["payload"] for m in mails] == [{"episode_id": str(episode["id"])}]
 
     page_url = f"https://pod.example/episodes/{episode['id']}"
     feed_url = f"https://pod.example/shows/{show['slug']}/feed.xml"
-    steps = db.fetch_all(
+    steps = await db.fetch_all(
         "SELECT step_name, output_summary FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],)
     )
     outputs = {s["step_name"]: s["output_summary"] for s in steps}
@@ -138,38 +131,38 @@ def test_an_episode_is_published_to_every_target_once(
     assert set(outputs["telegram"]["messages"]) == {"@aether_news", "-100200300"}
     assert outputs["youtube"]["video_id"] in yt.videos
     assert outputs["websub"]["pinged"] is True
-    sent = db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'messages_sent'")
+    sent = await db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'messages_sent'")
     assert sent is not None and sent["n"] == 2
 
 
-def test_a_retried_publish_step_posts_nothing_twice(
-    db: Database,
+async def test_a_retried_publish_step_posts_nothing_twice(
+    db: AsyncDatabase,
     publish_settings: Settings,
     services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin],
     worker_thread: Callable[[Settings], WorkerThread],
 ) -> None:
     bot_api, _, _ = services
-    show = make_show(db, targets={"telegram": TARGETS["telegram"], "websub": False})
+    show = await make_show(db, targets={"telegram": TARGETS["telegram"], "websub": False})
     # the second chat fails for the whole first attempt (the call and its one retry), then works
     bot_api.fail_chat("-100200300", 503, times=publish_settings.publish_max_retries + 1)
-    episode = start(publish_settings, show)
-    assert db.fetch_one(
+    episode = await start(db, publish_settings, show)
+    assert await db.fetch_one(
         "SELECT definition_name FROM workflow_instances WHERE workflow_id = %s", (episode["workflow_id"],)
     ) == {"definition_name": "podcast_episode.telegram"}
     worker_thread(publish_settings)
-    wait_for(lambda: workflow_status(db, episode["workflow_id"]) == "completed", timeout=60, what="the workflow")
+    await until(lambda: workflow_completed(db, episode["workflow_id"]), timeout=60, what="the workflow")
 
-    task = db.fetch_one("SELECT attempts FROM tasks WHERE task_type = 'telegram.publish'")
+    task = await db.fetch_one("SELECT attempts FROM tasks WHERE task_type = 'telegram.publish'")
     assert task is not None and task["attempts"] == 2  # the queue retried the publish task
     assert [s.chat_id for s in bot_api.sent] == ["@aether_news", "-100200300"]  # each chat once
-    assert db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'messages_sent'") == {"n": 2}
-    assert not db.fetch_all("SELECT 1 FROM tasks WHERE task_type IN ('youtube.publish', 'publish.websub')")
+    assert await db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'messages_sent'") == {"n": 2}
+    assert not await db.fetch_all("SELECT 1 FROM tasks WHERE task_type IN ('youtube.publish', 'publish.websub')")
 
 
-def test_a_show_without_targets_runs_the_plain_workflow(db: Database, fast_settings: Settings) -> None:
-    show = make_show(db)
-    episode = start(fast_settings, show)
-    steps = db.fetch_all("SELECT step_name FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],))
+async def test_a_show_without_targets_runs_the_plain_workflow(db: AsyncDatabase, fast_settings: Settings) -> None:
+    show = await make_show(db)
+    episode = await start(db, fast_settings, show)
+    steps = await db.fetch_all("SELECT step_name FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],))
     assert {s["step_name"] for s in steps} == {"discover", "snippets", "script", "cover", "music", "voice", "video"}
 
 
@@ -183,40 +176,38 @@ def _payload(episode: dict[str, Any], platforms: list[str]) -> dict[str, Any]:
     }
 
 
-def test_release_publishes_once_and_a_rerun_changes_nothing(db: Database, publish_settings: Settings) -> None:
-    show = make_show(db, targets={"telegram": {"chat_ids": ["@aether_news"]}})
-    episode = start(publish_settings, show)
+async def test_release_publishes_once_and_a_rerun_changes_nothing(
+    db: AsyncDatabase, publish_settings: Settings
+) -> None:
+    show = await make_show(db, targets={"telegram": {"chat_ids": ["@aether_news"]}})
+    episode = await start(db, publish_settings, show)
 
-    def run(payload: dict[str, Any]) -> dict[str, Any]:
-        async def go(adb: AsyncDatabase) -> dict[str, Any]:
-            ctx: TaskContext = task_context(
-                adb, publish_settings, task_type="publish.release", agent="publish",
-                workflow_id=str(episode["workflow_id"]),
-            )  # fmt: skip
-            return await release.release(ctx, payload)
-
-        return run_async(publish_settings, go)
+    async def run(payload: dict[str, Any]) -> dict[str, Any]:
+        ctx: TaskContext = task_context(
+            db, publish_settings, task_type="publish.release", agent="publish",
+            workflow_id=str(episode["workflow_id"]),
+        )  # fmt: skip
+        return await release.release(ctx, payload)
 
     # YouTube without a rendered video is a clear, permanent error naming the field; nothing went out
     with pytest.raises(ValidationFailed, match="video step rendered none") as caught:
-        run(_payload(episode, ["youtube"]) | {"params": {**episode["params"], "publish": {"youtube": {}}}})
+        await run(_payload(episode, ["youtube"]) | {"params": {**episode["params"], "publish": {"youtube": {}}}})
     assert caught.value.field == "video.video_uri"
-    assert db.fetch_one("SELECT status FROM episodes WHERE id = %s", (episode["id"],)) == {"status": "processing"}
+    assert await db.fetch_one("SELECT status FROM episodes WHERE id = %s", (episode["id"],)) == {"status": "processing"}
 
-    first = run(_payload(episode, ["telegram", "websub"]))
+    first = await run(_payload(episode, ["telegram", "websub"]))
     assert first["published"] is True
     assert first["telegram"]["chat_ids"] == ["@aether_news"] and first["telegram"]["audio"].endswith("episode.mp3")
     assert first["websub"] == {"feed_url": f"https://pod.example/shows/{show['slug']}/feed.xml", "show_id": show["id"]}
-    again = run(_payload(episode, ["telegram", "websub"]))
+    again = await run(_payload(episode, ["telegram", "websub"]))
     assert again["published"] is False and again["telegram"] == first["telegram"]
-    assert db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'episodes_published'") == {"n": 1}
-    assert db.fetch_one("SELECT count(*) AS n FROM tasks WHERE task_type = 'mail.notify_episode'") == {"n": 1}
+    assert await db.fetch_one("SELECT count(*) AS n FROM analytics WHERE metric_name = 'episodes_published'") == {
+        "n": 1
+    }
+    assert await db.fetch_one("SELECT count(*) AS n FROM tasks WHERE task_type = 'mail.notify_episode'") == {"n": 1}
 
 
-def test_release_needs_an_episode(publish_settings: Settings) -> None:
-    async def go(adb: AsyncDatabase) -> None:
-        ctx = task_context(adb, publish_settings, task_type="publish.release", agent="publish")
-        await release.release(ctx, {"params": {"title": "demo"}, "platforms": []})
-
+async def test_release_needs_an_episode(db: AsyncDatabase, publish_settings: Settings) -> None:
+    ctx = task_context(db, publish_settings, task_type="publish.release", agent="publish")
     with pytest.raises(ValidationFailed, match="episode_id is required"):
-        run_async(publish_settings, go)
+        await release.release(ctx, {"params": {"title": "demo"}, "platforms": []})

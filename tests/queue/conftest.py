@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase, Database
+from aether.db.pool import AsyncDatabase
 from aether.idempotency import run_once
 from aether.queue.tasks import NO_HOOKS
 from aether.queue.worker import Worker, WorkerOptions
@@ -34,24 +34,16 @@ def fast_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def qtables(db: Database) -> Database:
-    with db.transaction() as conn:
-        conn.execute(handlers_for_tests.TABLES_SQL)
-    return db
-
-
-@pytest.fixture
-async def adb(fast_settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert fast_settings.database_url is not None
-    async with AsyncDatabase(fast_settings, fast_settings.database_url.get_secret_value()) as database:
-        yield database
+async def qtables(adb: AsyncDatabase) -> AsyncDatabase:
+    await adb.execute(handlers_for_tests.TABLES_SQL)
+    return adb
 
 
 StartWorker = Callable[..., Awaitable[Worker]]
 
 
 @pytest.fixture
-async def start_worker(fast_settings: Settings, qtables: Database) -> AsyncIterator[StartWorker]:
+async def start_worker(fast_settings: Settings, qtables: AsyncDatabase) -> AsyncIterator[StartWorker]:
     """Start in-process workers (on their own pools); all are stopped at the end of the test."""
     running: list[tuple[Worker, asyncio.Task[None], AsyncDatabase]] = []
 

@@ -11,7 +11,9 @@ from aether.db.pool import AsyncDatabase
 T = TypeVar("T")
 
 
-async def until(predicate: Callable[[], Awaitable[T]], *, timeout: float = 15.0, what: str = "") -> T:
+async def until(
+    predicate: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.02, what: str = ""
+) -> T:
     """Await `predicate` until it returns a truthy value or the deadline passes (never a bare sleep)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -21,7 +23,7 @@ async def until(predicate: Callable[[], Awaitable[T]], *, timeout: float = 15.0,
             return value
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(interval)
 
 
 async def task_row(db: AsyncDatabase, task_id: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aether.db.pool import AsyncDatabase, Database
+from aether.db.pool import AsyncDatabase, Connection
 from aether.errors import ValidationFailed
 from aether.queue import NewTask, enqueue, enqueue_sync
 
@@ -67,28 +67,30 @@ async def test_concurrent_enqueues_of_a_new_agent_and_dedupe_key(adb: AsyncDatab
     assert len(agents) == 1
 
 
-def test_enqueue_sync_in_callers_transaction_rolls_back(db: Database) -> None:
-    with db.transaction() as conn:
-        ids = enqueue_sync(conn, NewTask("a.b", "a", {"x": 1}, scheduled_at=datetime.now(UTC) + timedelta(hours=1)))
+def test_enqueue_sync_in_callers_transaction_rolls_back(sync_conn: Connection) -> None:
+    with sync_conn.transaction():
+        ids = enqueue_sync(
+            sync_conn, NewTask("a.b", "a", {"x": 1}, scheduled_at=datetime.now(UTC) + timedelta(hours=1))
+        )
     assert len(ids) == 1
-    row = db.fetch_one("SELECT scheduled_at FROM tasks WHERE id = %s", (ids[0],))
+    row = sync_conn.execute("SELECT scheduled_at FROM tasks WHERE id = %s", (ids[0],)).fetchone()
     assert row is not None and row["scheduled_at"] > datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=59)
-    with pytest.raises(RuntimeError), db.transaction() as conn:
-        enqueue_sync(conn, NewTask("a.b", "a", {}))
+    with pytest.raises(RuntimeError), sync_conn.transaction():
+        enqueue_sync(sync_conn, NewTask("a.b", "a", {}))
         raise RuntimeError("caller fails")
-    count = db.fetch_one("SELECT count(*) AS n FROM tasks")
+    count = sync_conn.execute("SELECT count(*) AS n FROM tasks").fetchone()
     assert count is not None and count["n"] == 1
 
 
-def test_workflow_and_step_are_stored(db: Database) -> None:
+def test_workflow_and_step_are_stored(sync_conn: Connection) -> None:
     workflow_id = uuid.uuid4()
-    db.execute("INSERT INTO workflow_instances (workflow_id, definition_name) VALUES (%s, 'wf')", (workflow_id,))
-    with db.transaction() as conn:
-        (task_id,) = enqueue_sync(conn, NewTask("a.b", "a", {}, workflow_id=workflow_id, step_name="script"))
-    row = db.fetch_one("SELECT workflow_id, step_name FROM tasks WHERE id = %s", (task_id,))
+    sync_conn.execute("INSERT INTO workflow_instances (workflow_id, definition_name) VALUES (%s, 'wf')", (workflow_id,))
+    with sync_conn.transaction():
+        (task_id,) = enqueue_sync(sync_conn, NewTask("a.b", "a", {}, workflow_id=workflow_id, step_name="script"))
+    row = sync_conn.execute("SELECT workflow_id, step_name FROM tasks WHERE id = %s", (task_id,)).fetchone()
     assert row == {"workflow_id": workflow_id, "step_name": "script"}
-    db.execute("DELETE FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
-    assert db.fetch_one("SELECT 1 FROM tasks WHERE id = %s", (task_id,)) is None
+    sync_conn.execute("DELETE FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
+    assert sync_conn.execute("SELECT 1 FROM tasks WHERE id = %s", (task_id,)).fetchone() is None
 
 
 @pytest.mark.parametrize(
@@ -112,9 +114,9 @@ def test_workflow_and_step_are_stored(db: Database) -> None:
         (NewTask("t", "a", {}, dedupe_key=""), "dedupe_key"),
     ],
 )
-def test_bad_input_names_the_field_and_changes_nothing(db: Database, task: NewTask, field: str) -> None:
-    with pytest.raises(ValidationFailed) as info, db.transaction() as conn:
-        enqueue_sync(conn, [NewTask("ok", "a", {}), task])
+def test_bad_input_names_the_field_and_changes_nothing(sync_conn: Connection, task: NewTask, field: str) -> None:
+    with pytest.raises(ValidationFailed) as info, sync_conn.transaction():
+        enqueue_sync(sync_conn, [NewTask("ok", "a", {}), task])
     assert info.value.field == field
-    count = db.fetch_one("SELECT count(*) AS n FROM tasks")
+    count = sync_conn.execute("SELECT count(*) AS n FROM tasks").fetchone()
     assert count is not None and count["n"] == 0

@@ -6,40 +6,42 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aether.db.pool import Database
-from aether.queue import NewTask, enqueue_sync
+from aether.db.pool import AsyncDatabase
+from aether.queue import NewTask, enqueue
 from tests.queue.handlers_for_tests import AGENT
+from tests.queue.helpers import until
 from tests.queue.processes import spawn_worker, stop
-from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
 WORKERS = 3
 
 
-def test_many_workers_claim_each_task_once_in_priority_order(qtables: Database, cli_env: dict[str, str]) -> None:
+async def test_many_workers_claim_each_task_once_in_priority_order(
+    qtables: AsyncDatabase, cli_env: dict[str, str]
+) -> None:
     db = qtables
     soon = datetime.now(UTC) + timedelta(seconds=3)
-    with db.transaction() as conn:
-        high = enqueue_sync(conn, [NewTask("qtest.record", AGENT, {"sleep": 0.01}, priority=9) for _ in range(40)])
-        low = enqueue_sync(conn, [NewTask("qtest.record", AGENT, {"sleep": 0.01}, priority=1) for _ in range(40)])
-        later = enqueue_sync(
+    async with db.transaction() as conn:
+        high = await enqueue(conn, [NewTask("qtest.record", AGENT, {"sleep": 0.01}, priority=9) for _ in range(40)])
+        low = await enqueue(conn, [NewTask("qtest.record", AGENT, {"sleep": 0.01}, priority=1) for _ in range(40)])
+        later = await enqueue(
             conn, [NewTask("qtest.record", AGENT, {}, priority=99, scheduled_at=soon) for _ in range(10)]
         )
-        bulk = enqueue_sync(conn, [NewTask("qtest.noop", AGENT, {"n": i}) for i in range(300)])
+        bulk = await enqueue(conn, [NewTask("qtest.noop", AGENT, {"n": i}) for i in range(300)])
     procs = [spawn_worker(cli_env, "--concurrency", "1") for _ in range(WORKERS)]
     try:
-        wait_for(
+        await until(
             lambda: db.fetch_one("SELECT 1 FROM tasks WHERE status <> 'completed' HAVING count(*) = 0"),
             timeout=120,
             what="every task completed",
         )
     finally:
         outs = [stop(p) for p in procs]
-    runs = db.fetch_all("SELECT task_id, pid, started_at FROM qtest_runs ORDER BY started_at, task_id")
+    runs = await db.fetch_all("SELECT task_id, pid, started_at FROM qtest_runs ORDER BY started_at, task_id")
     ran = [r["task_id"] for r in runs]
     assert len(ran) == len(set(ran)) == len(high) + len(low) + len(later), outs
     assert len({r["pid"] for r in runs}) > 1
-    tasks = {r["id"]: r for r in db.fetch_all("SELECT id, attempts, scheduled_at, lease_owner FROM tasks")}
+    tasks = {r["id"]: r for r in await db.fetch_all("SELECT id, attempts, scheduled_at, lease_owner FROM tasks")}
     assert all(t["attempts"] == 1 for t in tasks.values())
     assert len({tasks[i]["lease_owner"] for i in bulk}) > 1
     order = [task_id for task_id in ran if task_id in set(high) | set(low)]

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase, Database
+from aether.db.pool import AsyncDatabase
 from aether.errors import ValidationFailed
 from aether.queue.periodic import PeriodicTask, ensure_periodic, fire_due, latest_tick, upsert_periodic
+from tests.queue.helpers import until
 from tests.queue.processes import spawn, stop
-from tests.support import wait_for
 
 
 def test_latest_tick() -> None:
@@ -59,21 +59,21 @@ async def test_each_tick_fires_once_with_two_schedulers(adb: AsyncDatabase, fast
 
 
 @pytest.mark.slow
-def test_two_scheduler_processes_fire_each_second_once(db: Database, cli_env: dict[str, str]) -> None:
-    with db.transaction() as conn:
-        conn.execute("DELETE FROM periodic_tasks")  # schedules other migrations seed
-        conn.execute(
+async def test_two_scheduler_processes_fire_each_second_once(adb: AsyncDatabase, cli_env: dict[str, str]) -> None:
+    async with adb.transaction() as conn:
+        await conn.execute("DELETE FROM periodic_tasks")  # schedules other migrations seed
+        await conn.execute(
             "INSERT INTO periodic_tasks (name, cron, task_type, agent_name) "
             "VALUES ('each-second', '* * * * * *', 'qtest.noop', 'qtest')"
         )
     env = {**cli_env, "AETHER_SCHEDULER_INTERVAL_S": "0.1"}
     procs = [spawn(["scheduler"], env) for _ in range(2)]
     try:
-        wait_for(lambda: db.fetch_one("SELECT 1 FROM periodic_ticks HAVING count(*) >= 4"), timeout=60)
+        await until(lambda: adb.fetch_one("SELECT 1 FROM periodic_ticks HAVING count(*) >= 4"), timeout=60)
     finally:
         outs = [stop(p, signal.SIGTERM) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
-    ticks = db.fetch_all("SELECT tick_at, task_id FROM periodic_ticks ORDER BY tick_at")
-    tasks = db.fetch_all("SELECT id FROM tasks")
+    ticks = await adb.fetch_all("SELECT tick_at, task_id FROM periodic_ticks ORDER BY tick_at")
+    tasks = await adb.fetch_all("SELECT id FROM tasks")
     assert len(ticks) == len(tasks) and len({t["tick_at"] for t in ticks}) == len(ticks)
     assert {t["task_id"] for t in ticks} == {t["id"] for t in tasks}

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from aether.db import Database
+from aether.db import AsyncDatabase
 from tests.support import run_aether
 
 
@@ -18,8 +18,8 @@ def _objects(home: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
-    cli_env: dict[str, str], aether_home: Path, db: Database
+async def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
+    cli_env: dict[str, str], aether_home: Path, db: AsyncDatabase
 ) -> None:
     env = cli_env | {"AETHER_WORKER_CPU_POOL": "thread"}
     first = run_aether(["demo", "--json", "--minutes", "1"], env, timeout=900)
@@ -34,19 +34,19 @@ def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
         assert path.is_file() and path.stat().st_size > 0
     transcript = Path(unquote(urlsplit(by_role["transcript"]["uri"]).path)).read_text()
     assert "<v Alex>" in transcript and "<v Sam>" in transcript
-    steps = db.fetch_all(
+    steps = await db.fetch_all(
         "SELECT step_name, status FROM task_instances WHERE workflow_id = %s", (report["workflow_id"],)
     )
     assert {s["step_name"]: s["status"] for s in steps} == dict.fromkeys(
         ["discover", "snippets", "script", "cover", "music", "voice", "video"], "completed"
     )
 
-    rows = db.fetch_one("SELECT count(*) AS n FROM assets")
+    rows = await db.fetch_one("SELECT count(*) AS n FROM assets")
     objects = _objects(aether_home)
     second = run_aether(["demo", "--json", "--minutes", "1"], env, timeout=900)
     assert second.returncode == 0, second.stderr[-3000:]
     again = json.loads(second.stdout.strip().splitlines()[-1])
     assert again["workflow_id"] != report["workflow_id"]
     assert {a["uri"] for a in again["assets"]} == {a["uri"] for a in report["assets"]}
-    assert db.fetch_one("SELECT count(*) AS n FROM assets") == rows
+    assert await db.fetch_one("SELECT count(*) AS n FROM assets") == rows
     assert _objects(aether_home) == objects

@@ -12,13 +12,14 @@ import httpx
 import pytest
 
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import free_port
+from tests.queue.helpers import until
 from tests.support import answers, start_aether, wait_for
 
 
 @pytest.mark.slow
-def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: Database) -> None:
+async def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: AsyncDatabase) -> None:
     port = free_port()
     process = start_aether(["up", "--port", str(port)], cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -35,9 +36,9 @@ def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: 
         assert 'type="application/rss+xml"' in page and "/shows/aether-demo/feed.xml" in page
         feed = httpx.get(f"http://127.0.0.1:{port}/shows/aether-demo/feed.xml", timeout=10)
         assert feed.status_code == 200 and "<podcast:guid>" in feed.text
-        shows = db.fetch_all("SELECT slug FROM shows")
+        shows = await db.fetch_all("SELECT slug FROM shows")
         assert [s["slug"] for s in shows] == ["aether-demo"]
-        workers = wait_for(
+        workers = await until(
             lambda: db.fetch_all(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ),

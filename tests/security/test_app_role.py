@@ -21,7 +21,7 @@ import pytest
 
 from aether.config import Settings, load_settings
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import Database, connect, connect_async
+from aether.db.pool import AsyncDatabase, Connection, connect, connect_async
 from aether.errors import ConfigError
 from aether.queue.enqueue import NewTask, enqueue_sync
 from aether.security.roles import APP_ROLE, owner_settings, service_settings
@@ -84,8 +84,8 @@ async def test_single_connections_take_the_role_they_are_given(settings: Setting
 # ---- grants after migration 0011 ----------------------------------------------------------------
 
 
-def test_every_relation_and_sequence_has_the_app_grants(db: Database) -> None:
-    missing = db.fetch_all(
+async def test_every_relation_and_sequence_has_the_app_grants(db: AsyncDatabase) -> None:
+    missing = await db.fetch_all(
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND (
              (c.relkind IN ('r', 'p', 'v', 'm') AND c.relname NOT IN ('audit_log', 'schema_migrations', 'data_keys')
@@ -94,7 +94,7 @@ def test_every_relation_and_sequence_has_the_app_grants(db: Database) -> None:
              OR (c.relkind IN ('r', 'p') AND NOT has_table_privilege('aether_readonly', c.oid, 'SELECT')))"""
     )
     assert missing == []
-    assert db.fetch_one(
+    assert await db.fetch_one(
         "SELECT has_table_privilege('aether_app', 'audit_log', 'UPDATE') AS upd, "
         "has_table_privilege('aether_app', 'data_keys', 'DELETE') AS del, "
         "has_table_privilege('aether_app', 'schema_migrations', 'INSERT') AS ins, "
@@ -102,12 +102,12 @@ def test_every_relation_and_sequence_has_the_app_grants(db: Database) -> None:
     ) == {"upd": False, "del": False, "ins": False, "audit_read": True}
 
 
-def test_the_grants_are_reapplied_dynamically(db: Database) -> None:
-    db.execute("REVOKE ALL ON shows, episodes FROM aether_app")
-    db.execute("CREATE TABLE later_table (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY)")
-    db.execute("REVOKE ALL ON later_table FROM aether_app")
-    db.execute("SELECT aether_grant_privileges()")
-    row = db.fetch_one(
+async def test_the_grants_are_reapplied_dynamically(db: AsyncDatabase) -> None:
+    await db.execute("REVOKE ALL ON shows, episodes FROM aether_app")
+    await db.execute("CREATE TABLE later_table (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY)")
+    await db.execute("REVOKE ALL ON later_table FROM aether_app")
+    await db.execute("SELECT aether_grant_privileges()")
+    row = await db.fetch_one(
         "SELECT has_table_privilege('aether_app', 'shows', 'INSERT') AS shows, "
         "has_table_privilege('aether_app', 'later_table', 'DELETE') AS later, "
         "has_table_privilege('aether_app', 'audit_log', 'INSERT') AS audit"
@@ -115,18 +115,20 @@ def test_the_grants_are_reapplied_dynamically(db: Database) -> None:
     assert row == {"shows": True, "later": True, "audit": False}
 
 
-def test_the_app_may_create_an_analytics_partition_but_not_drop_one(settings: Settings, db: Database) -> None:
+async def test_the_app_may_create_an_analytics_partition_but_not_drop_one(
+    settings: Settings, db: AsyncDatabase
+) -> None:
     app_settings = settings.model_copy(update={"database_role": APP_ROLE})
     assert app_settings.database_url is not None
-    with Database(app_settings, app_settings.database_url.get_secret_value()) as app:
-        made = app.fetch_one("SELECT aether_analytics_create_partition('2101-03-15') AS name")
+    async with AsyncDatabase(app_settings, app_settings.database_url.get_secret_value()) as app:
+        made = await app.fetch_one("SELECT aether_analytics_create_partition('2101-03-15') AS name")
         assert made == {"name": "analytics_p2101_03"}
-        app.execute("INSERT INTO analytics (metric_name, value, recorded_at) VALUES ('m', 1, '2101-03-20')")
+        await app.execute("INSERT INTO analytics (metric_name, value, recorded_at) VALUES ('m', 1, '2101-03-20')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            app.execute("SELECT aether_analytics_drop_partitions_before('2200-01-01')")
+            await app.execute("SELECT aether_analytics_drop_partitions_before('2200-01-01')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            app.execute("DROP TABLE analytics_p2101_03")
-    assert db.fetch_one("SELECT count(*) AS n FROM analytics_p2101_03") == {"n": 1}
+            await app.execute("DROP TABLE analytics_p2101_03")
+    assert await db.fetch_one("SELECT count(*) AS n FROM analytics_p2101_03") == {"n": 1}
 
 
 # ---- real processes -----------------------------------------------------------------------------
@@ -173,16 +175,16 @@ def gateway(env: dict[str, str]) -> Iterator[httpx.Client]:
             yield client
 
 
-def _enqueue(db: Database, task_type: str, agent: str, payload: dict[str, Any]) -> int:
-    with db.transaction() as conn:
+def _enqueue(conn: Connection, task_type: str, agent: str, payload: dict[str, Any]) -> int:
+    with conn.transaction():
         return int(enqueue_sync(conn, NewTask(task_type, agent, payload, max_attempts=1))[0])
 
 
-def _finished(db: Database, task_id: int, *, timeout: float = 60) -> dict[str, Any]:
+def _finished(conn: Connection, task_id: int, *, timeout: float = 60) -> dict[str, Any]:
     """The task's row once it completed or failed."""
 
     def done() -> dict[str, Any] | None:
-        row = db.fetch_one("SELECT status, result, last_error FROM tasks WHERE id = %s", (task_id,))
+        row = conn.execute("SELECT status, result, last_error FROM tasks WHERE id = %s", (task_id,)).fetchone()
         return dict(row) if row and row["status"] in ("completed", "failed") else None
 
     found = wait_for(done, timeout=timeout, what=f"task {task_id} to finish")
@@ -199,31 +201,33 @@ def _register(client: httpx.Client) -> tuple[int, dict[str, str]]:
     return int(r.json()["user"]["id"]), {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def _applications(db: Database) -> set[str]:
-    rows = db.fetch_all(
+def _applications(conn: Connection) -> set[str]:
+    rows = conn.execute(
         "SELECT DISTINCT application_name AS a FROM pg_stat_activity WHERE datname = current_database()"
-    )
+    ).fetchall()
     return {str(r["a"]) for r in rows}
 
 
 @pytest.mark.slow
-def test_real_gateway_and_worker_act_as_aether_app_and_audit_the_user(cli_env: dict[str, str], db: Database) -> None:
-    owner = db.fetch_one("SELECT session_user::text AS u")
+def test_real_gateway_and_worker_act_as_aether_app_and_audit_the_user(
+    cli_env: dict[str, str], sync_conn: Connection
+) -> None:
+    owner = sync_conn.execute("SELECT session_user::text AS u").fetchone()
     assert owner is not None and owner["u"] != APP_ROLE
     env = {**cli_env, **QUICK}
-    whoami = _enqueue(db, "roletest.whoami", "roletest", {})
+    whoami = _enqueue(sync_conn, "roletest.whoami", "roletest", {})
     with (
         spawned(["worker", "--handlers", HANDLERS, "--agents", "roletest,maintenance"], env),
         gateway(env) as client,
     ):
         # the worker: its pooled connections act as aether_app, refused DDL and audit changes
-        done = _finished(db, whoami)
+        done = _finished(sync_conn, whoami)
         assert done["status"] == "completed", done
         assert done["result"]["current_user"] == APP_ROLE
         assert done["result"]["session_user"] == owner["u"]
         assert done["result"]["refused"] == dict.fromkeys(done["result"]["refused"], "42501")
         wait_for(
-            lambda: _applications(db) >= {"aether-gateway", "aether-worker", "aether-claim"},
+            lambda: _applications(sync_conn) >= {"aether-gateway", "aether-worker", "aether-claim"},
             timeout=30,
             what="the gateway's and the worker's connections",
         )
@@ -245,13 +249,16 @@ def test_real_gateway_and_worker_act_as_aether_app_and_audit_the_user(cli_env: d
         assert r.status_code == 204, r.text
 
         # maintenance jobs that need the owner still work from this aether_app worker
-        jobs = {job: _enqueue(db, "maintenance.run", "maintenance", {"job": job}) for job in ("prune_audit", "reindex")}
+        jobs = {
+            job: _enqueue(sync_conn, "maintenance.run", "maintenance", {"job": job})
+            for job in ("prune_audit", "reindex")
+        }
         for job, task_id in jobs.items():
-            finished = _finished(db, task_id, timeout=120)
+            finished = _finished(sync_conn, task_id, timeout=120)
             assert finished["status"] == "completed", (job, finished)
             assert finished["result"]["outcome"] == "succeeded", (job, finished)
 
-    audit = db.fetch_all("SELECT table_name, action, row_id, actor, db_user FROM audit_log ORDER BY id")
+    audit = sync_conn.execute("SELECT table_name, action, row_id, actor, db_user FROM audit_log ORDER BY id").fetchall()
     users = [a for a in audit if a["table_name"] == "users" and a["row_id"] == str(user_id)]
     assert users and all(a["db_user"] == APP_ROLE for a in users)
     assert users[0]["action"] == "insert" and users[0]["actor"] == "system"  # registering: nobody logged in yet
@@ -268,19 +275,21 @@ def test_real_gateway_and_worker_act_as_aether_app_and_audit_the_user(cli_env: d
 
 
 @pytest.mark.slow
-def test_database_role_none_keeps_the_urls_user(cli_env: dict[str, str], db: Database) -> None:
-    owner = db.fetch_one("SELECT session_user::text AS u")
+def test_database_role_none_keeps_the_urls_user(cli_env: dict[str, str], sync_conn: Connection) -> None:
+    owner = sync_conn.execute("SELECT session_user::text AS u").fetchone()
     assert owner is not None
-    task_id = _enqueue(db, "roletest.whoami", "roletest", {})
+    task_id = _enqueue(sync_conn, "roletest.whoami", "roletest", {})
     env = {**cli_env, **QUICK, "AETHER_DATABASE_ROLE": "none"}
     with spawned(["worker", "--handlers", HANDLERS, "--agents", "roletest"], env):
-        done = _finished(db, task_id)
+        done = _finished(sync_conn, task_id)
     assert done["status"] == "completed", done
     assert done["result"]["current_user"] == owner["u"]
 
 
 @pytest.mark.slow
-def test_a_whole_episode_is_made_and_published_under_the_app_role(cli_env: dict[str, str], db: Database) -> None:
+def test_a_whole_episode_is_made_and_published_under_the_app_role(
+    cli_env: dict[str, str], sync_conn: Connection
+) -> None:
     from aether.run.demo import sample_server
 
     env = {**cli_env, **QUICK}
@@ -312,9 +321,11 @@ def test_a_whole_episode_is_made_and_published_under_the_app_role(cli_env: dict[
         assert client.get(episode["media"]["audio"]).status_code == 200
         feed = client.get(f"/shows/{show['slug']}/feed.xml")
         assert feed.status_code == 200 and episode["title"] in feed.text
-    assets = db.fetch_all("SELECT actor, db_user FROM audit_log WHERE table_name = 'assets' AND action = 'insert'")
+    assets = sync_conn.execute(
+        "SELECT actor, db_user FROM audit_log WHERE table_name = 'assets' AND action = 'insert'"
+    ).fetchall()
     assert assets and all(a["db_user"] == APP_ROLE for a in assets)
-    steps = db.fetch_all("SELECT status FROM task_instances WHERE status <> 'completed'")
+    steps = sync_conn.execute("SELECT status FROM task_instances WHERE status <> 'completed'").fetchall()
     assert steps == []
     assert user_id
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase, Database
+from aether.db.pool import AsyncDatabase
 from aether.errors import ValidationFailed
 from aether.security import audit, credentials
 from aether.security.audit import AuditFilter
@@ -40,8 +40,8 @@ AUDITED = {
 }
 
 
-def _audit_rows(db: Database, table: str, row_id: object) -> list[dict[str, object]]:
-    return db.fetch_all(
+async def _audit_rows(db: AsyncDatabase, table: str, row_id: object) -> list[dict[str, object]]:
+    return await db.fetch_all(
         "SELECT actor, action, changes, transaction_id, db_user FROM audit_log "
         "WHERE table_name = %s AND row_id = %s ORDER BY id",
         (table, str(row_id)),
@@ -49,17 +49,17 @@ def _audit_rows(db: Database, table: str, row_id: object) -> list[dict[str, obje
 
 
 @pytest.mark.parametrize("table", list(AUDITED))
-def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db: Database, table: str) -> None:
+async def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db: AsyncDatabase, table: str) -> None:
     insert, update, column = AUDITED[table]
-    with db.transaction(actor="user:7") as conn:
-        row = conn.execute(insert).fetchone()  # type: ignore[arg-type]
+    async with db.transaction(actor="user:7") as conn:
+        row = await (await conn.execute(insert)).fetchone()  # type: ignore[arg-type]
         assert row is not None
         row_id = row["id"]
-    with db.transaction(actor="cli:alice") as conn:
-        conn.execute(update, (row_id,))  # type: ignore[arg-type]
-    with db.transaction(actor="agent:tda") as conn:
-        conn.execute(f"DELETE FROM {table} WHERE id = %s", (row_id,))  # type: ignore[arg-type]
-    rows = _audit_rows(db, table, row_id)
+    async with db.transaction(actor="cli:alice") as conn:
+        await conn.execute(update, (row_id,))  # type: ignore[arg-type]
+    async with db.transaction(actor="agent:tda") as conn:
+        await conn.execute(f"DELETE FROM {table} WHERE id = %s", (row_id,))  # type: ignore[arg-type]
+    rows = await _audit_rows(db, table, row_id)
     assert [(r["action"], r["actor"]) for r in rows] == [
         ("insert", "user:7"),
         ("update", "cli:alice"),
@@ -73,32 +73,25 @@ def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db: Data
     assert rows[0]["db_user"] == "postgres"
 
 
-def test_credentials_changes_are_audited_without_their_values(db: Database, settings: Settings) -> None:
-    import asyncio
-
-    async def add() -> int:
-        assert settings.database_url is not None
-        async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as adb:
-            async with adb.transaction(actor="user:1") as conn:
-                cred = await credentials.add_credential(
-                    conn, settings, agent=None, platform="openai", key="api_key", value="sk-audited-plaintext-1"
-                )
-            async with adb.transaction(actor="user:2") as conn:
-                await credentials.add_credential(
-                    conn,
-                    settings,
-                    agent=None,
-                    platform="openai",
-                    key="api_key",
-                    value="sk-audited-plaintext-2",
-                    replace=True,
-                )
-            async with adb.transaction(actor="user:3") as conn:
-                await credentials.remove_credential(conn, cred.id)
-            return cred.id
-
-    cred_id = asyncio.run(add())
-    rows = _audit_rows(db, "credentials", cred_id)
+async def test_credentials_changes_are_audited_without_their_values(db: AsyncDatabase, settings: Settings) -> None:
+    async with db.transaction(actor="user:1") as conn:
+        cred = await credentials.add_credential(
+            conn, settings, agent=None, platform="openai", key="api_key", value="sk-audited-plaintext-1"
+        )
+    async with db.transaction(actor="user:2") as conn:
+        await credentials.add_credential(
+            conn,
+            settings,
+            agent=None,
+            platform="openai",
+            key="api_key",
+            value="sk-audited-plaintext-2",
+            replace=True,
+        )
+    async with db.transaction(actor="user:3") as conn:
+        await credentials.remove_credential(conn, cred.id)
+    cred_id = cred.id
+    rows = await _audit_rows(db, "credentials", cred_id)
     assert [(r["action"], r["actor"]) for r in rows] == [
         ("insert", "user:1"),
         ("update", "user:2"),
@@ -106,40 +99,40 @@ def test_credentials_changes_are_audited_without_their_values(db: Database, sett
     ]
     for r in rows:
         assert r["changes"]["credential_value"] == {"redacted": True}  # type: ignore[index]
-    everything = str(db.fetch_all("SELECT * FROM audit_log"))
+    everything = str(await db.fetch_all("SELECT * FROM audit_log"))
     assert "sk-audited-plaintext" not in everything and "enc:v1:" not in everything
 
 
-def test_secret_columns_are_recorded_as_changed_without_values(db: Database) -> None:
+async def test_secret_columns_are_recorded_as_changed_without_values(db: AsyncDatabase) -> None:
     insert, update, _ = AUDITED["users"]
-    with db.transaction(actor="user:1") as conn:
-        row = conn.execute(insert).fetchone()  # type: ignore[arg-type]
+    async with db.transaction(actor="user:1") as conn:
+        row = await (await conn.execute(insert)).fetchone()  # type: ignore[arg-type]
         assert row is not None
-        conn.execute(update, (row["id"],))  # type: ignore[arg-type]
-        conn.execute(
+        await conn.execute(update, (row["id"],))  # type: ignore[arg-type]
+        await conn.execute(
             "INSERT INTO user_sessions (user_id, token_hash, expires_at) "
             "VALUES (%s, repeat('f', 64), now() + interval '1 day')",
             (row["id"],),
         )
-        conn.execute("DELETE FROM user_sessions WHERE user_id = %s", (row["id"],))
-    changes = [r["changes"] for r in _audit_rows(db, "users", row["id"])]
+        await conn.execute("DELETE FROM user_sessions WHERE user_id = %s", (row["id"],))
+    changes = [r["changes"] for r in await _audit_rows(db, "users", row["id"])]
     assert changes[0]["password_hash"] == {"redacted": True}  # type: ignore[index]
     assert changes[1]["password_hash"] == {"redacted": True}  # type: ignore[index]
     assert changes[1]["display_name"] == {"old": None, "new": "Ann"}  # type: ignore[index]
-    session = db.fetch_one("SELECT changes FROM audit_log WHERE table_name = 'user_sessions'")
+    session = await db.fetch_one("SELECT changes FROM audit_log WHERE table_name = 'user_sessions'")
     assert session is not None and session["changes"]["token_hash"] == {"redacted": True}
-    text = str(db.fetch_all("SELECT changes FROM audit_log"))
+    text = str(await db.fetch_all("SELECT changes FROM audit_log"))
     assert "secret-hash" not in text and "other-hash" not in text and "f" * 64 not in text and "a" * 64 not in text
 
 
-def test_deletes_from_every_table_are_audited(db: Database) -> None:
-    with db.transaction(actor="system:prune") as conn:
-        conn.execute("INSERT INTO tasks (task_type) VALUES ('a'), ('b'), ('c')")
-        conn.execute("INSERT INTO topics_snippets (type, title) VALUES ('topic', 'One'), ('topic', 'Two')")
-    with db.transaction(actor="system:prune") as conn:
-        conn.execute("DELETE FROM tasks WHERE task_type IN ('a', 'b')")
-        conn.execute("DELETE FROM topics_snippets")
-    rows = db.fetch_all("SELECT table_name, action, actor, row_id, changes FROM audit_log ORDER BY id")
+async def test_deletes_from_every_table_are_audited(db: AsyncDatabase) -> None:
+    async with db.transaction(actor="system:prune") as conn:
+        await conn.execute("INSERT INTO tasks (task_type) VALUES ('a'), ('b'), ('c')")
+        await conn.execute("INSERT INTO topics_snippets (type, title) VALUES ('topic', 'One'), ('topic', 'Two')")
+    async with db.transaction(actor="system:prune") as conn:
+        await conn.execute("DELETE FROM tasks WHERE task_type IN ('a', 'b')")
+        await conn.execute("DELETE FROM topics_snippets")
+    rows = await db.fetch_all("SELECT table_name, action, actor, row_id, changes FROM audit_log ORDER BY id")
     tasks = [r for r in rows if r["table_name"] == "tasks"]
     topics = [r for r in rows if r["table_name"] == "topics_snippets"]
     assert len(tasks) == 2 and len(topics) == 2
@@ -147,7 +140,7 @@ def test_deletes_from_every_table_are_audited(db: Database) -> None:
     assert {r["changes"]["task_type"]["old"] for r in tasks} == {"a", "b"}
     # inserts and updates of tables that are not fully audited are not recorded
     assert not [r for r in rows if r["action"] != "delete"]
-    triggers = db.fetch_all(
+    triggers = await db.fetch_all(
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
              AND c.relname <> 'audit_log'
@@ -156,18 +149,18 @@ def test_deletes_from_every_table_are_audited(db: Database) -> None:
     assert triggers == [], f"tables without an audit trigger: {triggers}"
 
 
-def test_tables_created_later_are_audited_on_delete(db: Database) -> None:
-    with db.transaction() as conn:
-        conn.execute("CREATE TABLE later_things (id SERIAL PRIMARY KEY, name TEXT)")
-        conn.execute("CREATE TABLE attached_things (k1 INT, k2 TEXT, PRIMARY KEY (k1, k2))")
-        conn.execute("SELECT aether_audit_attach('attached_things', TRUE)")
-        conn.execute("SELECT aether_audit_attach('attached_things')")  # never downgrades
-    with db.transaction(actor="user:9") as conn:
-        conn.execute("INSERT INTO later_things (name) VALUES ('x')")
-        conn.execute("DELETE FROM later_things")
-        conn.execute("INSERT INTO attached_things VALUES (1, 'a')")
-        conn.execute("DELETE FROM attached_things")
-    rows = db.fetch_all("SELECT table_name, action, row_id, actor FROM audit_log ORDER BY id")
+async def test_tables_created_later_are_audited_on_delete(db: AsyncDatabase) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE later_things (id SERIAL PRIMARY KEY, name TEXT)")
+        await conn.execute("CREATE TABLE attached_things (k1 INT, k2 TEXT, PRIMARY KEY (k1, k2))")
+        await conn.execute("SELECT aether_audit_attach('attached_things', TRUE)")
+        await conn.execute("SELECT aether_audit_attach('attached_things')")  # never downgrades
+    async with db.transaction(actor="user:9") as conn:
+        await conn.execute("INSERT INTO later_things (name) VALUES ('x')")
+        await conn.execute("DELETE FROM later_things")
+        await conn.execute("INSERT INTO attached_things VALUES (1, 'a')")
+        await conn.execute("DELETE FROM attached_things")
+    rows = await db.fetch_all("SELECT table_name, action, row_id, actor FROM audit_log ORDER BY id")
     assert [(r["table_name"], r["action"], r["row_id"], r["actor"]) for r in rows] == [
         ("later_things", "delete", "1", "user:9"),
         ("attached_things", "insert", '[1, "a"]', "user:9"),
@@ -175,22 +168,22 @@ def test_tables_created_later_are_audited_on_delete(db: Database) -> None:
     ]
 
 
-def test_the_actor_falls_back_to_system_or_the_database_user(db: Database, database_url: str) -> None:
-    db.execute("INSERT INTO agents (name, type) VALUES ('by-aether', 'tda')")
+async def test_the_actor_falls_back_to_system_or_the_database_user(db: AsyncDatabase, database_url: str) -> None:
+    await db.execute("INSERT INTO agents (name, type) VALUES ('by-aether', 'tda')")
     with psycopg.connect(database_url, application_name="psql", autocommit=True) as conn:
         conn.execute("INSERT INTO agents (name, type) VALUES ('by-psql', 'tda')")
-    rows = db.fetch_all("SELECT actor FROM audit_log WHERE table_name = 'agents' ORDER BY id")
+    rows = await db.fetch_all("SELECT actor FROM audit_log WHERE table_name = 'agents' ORDER BY id")
     assert [r["actor"] for r in rows] == ["system", "db:postgres"]
 
 
-async def test_client_address_and_actor_from_the_audit_context(adb: AsyncDatabase) -> None:
-    async with adb.transaction() as conn:
+async def test_client_address_and_actor_from_the_audit_context(db: AsyncDatabase) -> None:
+    async with db.transaction() as conn:
         await audit.set_audit_context(conn, actor="user:5", client_addr="203.0.113.9")
         await conn.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')")
-    async with adb.transaction() as conn:
+    async with db.transaction() as conn:
         await audit.set_audit_context(conn, client_addr="not an address")
         await conn.execute("DELETE FROM agents")
-    async with adb.connection() as conn:
+    async with db.connection() as conn:
         entries = await audit.search(conn, AuditFilter(table="agents"))
     assert [(e.action, e.actor, e.client_addr) for e in entries] == [
         ("delete", "system", None),
@@ -199,33 +192,33 @@ async def test_client_address_and_actor_from_the_audit_context(adb: AsyncDatabas
     assert entries[0].transaction_id != entries[1].transaction_id
 
 
-def test_the_audit_log_is_append_only_even_for_the_owner(db: Database) -> None:
-    db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
+async def test_the_audit_log_is_append_only_even_for_the_owner(db: AsyncDatabase) -> None:
+    await db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-        db.execute("UPDATE audit_log SET actor = 'someone else'")
+        await db.execute("UPDATE audit_log SET actor = 'someone else'")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-        db.execute("DELETE FROM audit_log")
-    assert db.fetch_one("SELECT actor FROM audit_log") == {"actor": "user:1"}
+        await db.execute("DELETE FROM audit_log")
+    assert await db.fetch_one("SELECT actor FROM audit_log") == {"actor": "user:1"}
 
 
-async def test_pruning_keeps_recent_rows_and_records_itself(adb: AsyncDatabase, db: Database) -> None:
-    db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
-    async with adb.transaction(actor="system:maintenance") as conn:
+async def test_pruning_keeps_recent_rows_and_records_itself(db: AsyncDatabase) -> None:
+    await db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
+    async with db.transaction(actor="system:maintenance") as conn:
         assert await audit.prune(conn, keep=timedelta(days=30)) == 0
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 day"):
             async with conn.transaction():
                 await audit.prune(conn, keep=timedelta(hours=1))
-    rows = db.fetch_all("SELECT actor, table_name, action, changes FROM audit_log ORDER BY id")
+    rows = await db.fetch_all("SELECT actor, table_name, action, changes FROM audit_log ORDER BY id")
     assert [(r["table_name"], r["actor"]) for r in rows] == [("agents", "user:1"), ("audit_log", "system:maintenance")]
     assert rows[1]["changes"]["pruned"] == 0
 
 
-async def test_search_filters(adb: AsyncDatabase, db: Database) -> None:
-    db.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
-    db.execute("INSERT INTO agents (name, type) VALUES ('b', 'tda')", actor="user:2")
-    db.execute("UPDATE agents SET status = 'active'", actor="cli:root")
-    db.execute("INSERT INTO assets (name, type) VALUES ('n', 'audio')", actor="user:1")
-    async with adb.connection() as conn:
+async def test_search_filters(db: AsyncDatabase) -> None:
+    await db.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
+    await db.execute("INSERT INTO agents (name, type) VALUES ('b', 'tda')", actor="user:2")
+    await db.execute("UPDATE agents SET status = 'active'", actor="cli:root")
+    await db.execute("INSERT INTO assets (name, type) VALUES ('n', 'audio')", actor="user:1")
+    async with db.connection() as conn:
 
         async def find(**kw: object) -> list[tuple[str, str, str]]:
             return [(e.table_name, e.action, e.actor) for e in await audit.search(conn, AuditFilter(**kw))]  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import pytest
 from aether.agents import registry
 from aether.config import Settings, load_settings
 from aether.db import migrate as migrations
-from aether.db.pool import AsyncDatabase, Database, connect
+from aether.db.pool import AsyncDatabase, connect
 from aether.errors import ConfigError
 from aether.security import audit, credentials
 
@@ -27,8 +27,8 @@ def app_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_role": "aether_app"})
 
 
-def test_the_roles_exist(db: Database) -> None:
-    rows = db.fetch_all(
+async def test_the_roles_exist(db: AsyncDatabase) -> None:
+    rows = await db.fetch_all(
         "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname LIKE 'aether_%%'"
     )
     found = {r["rolname"]: r for r in rows}
@@ -36,16 +36,18 @@ def test_the_roles_exist(db: Database) -> None:
     assert not any(r["rolsuper"] or r["rolcreaterole"] or r["rolcreatedb"] for r in found.values())
 
 
-def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(app_settings: Settings, db: Database) -> None:
+async def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(
+    app_settings: Settings, db: AsyncDatabase
+) -> None:
     assert app_settings.database_url is not None
-    with Database(app_settings, app_settings.database_url.get_secret_value()) as app:
-        assert app.fetch_one("SELECT current_user AS u") == {"u": "aether_app"}
+    async with AsyncDatabase(app_settings, app_settings.database_url.get_secret_value()) as app:
+        assert await app.fetch_one("SELECT current_user AS u") == {"u": "aether_app"}
         # data access
-        app.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
-        app.execute("UPDATE agents SET status = 'active'", actor="user:1")
-        app.execute("INSERT INTO tasks (task_type) VALUES ('x')", actor="user:1")
-        app.execute("DELETE FROM tasks", actor="user:1")
-        assert app.fetch_all("SELECT actor FROM audit_log ORDER BY id") == [{"actor": "user:1"}] * 3
+        await app.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
+        await app.execute("UPDATE agents SET status = 'active'", actor="user:1")
+        await app.execute("INSERT INTO tasks (task_type) VALUES ('x')", actor="user:1")
+        await app.execute("DELETE FROM tasks", actor="user:1")
+        assert await app.fetch_all("SELECT actor FROM audit_log ORDER BY id") == [{"actor": "user:1"}] * 3
         # no DDL
         for statement in (
             "CREATE TABLE sneaky (id INT)",
@@ -59,7 +61,7 @@ def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(app_settin
             "SELECT aether_audit_detach('agents')",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                app.execute(statement)  # type: ignore[arg-type]
+                await app.execute(statement)  # type: ignore[arg-type]
         # no audit changes
         for statement in (
             "UPDATE audit_log SET actor = 'nobody'",
@@ -71,8 +73,8 @@ def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(app_settin
             "DELETE FROM data_keys",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                app.execute(statement)  # type: ignore[arg-type]
-    rows = db.fetch_all("SELECT actor, db_user FROM audit_log ORDER BY id")
+                await app.execute(statement)  # type: ignore[arg-type]
+    rows = await db.fetch_all("SELECT actor, db_user FROM audit_log ORDER BY id")
     assert len(rows) == 3 and all(r["db_user"] == "aether_app" for r in rows)
 
 
@@ -92,28 +94,29 @@ async def test_the_async_pool_switches_role_and_the_library_works_under_it(app_s
         assert {e.table_name for e in entries} == {"agents", "credentials", "data_keys"}
 
 
-def test_a_url_naming_the_app_role_works_too(database_url: str, settings: Settings) -> None:
+async def test_a_url_naming_the_app_role_works_too(database_url: str, settings: Settings) -> None:
     url = _as_user(database_url, "aether_app")
-    with Database(load_settings(database_url=url, home=settings.home, pool_min_size=1, pool_max_size=2), url) as app:
-        assert app.fetch_one("SELECT session_user AS u") == {"u": "aether_app"}
+    as_app = load_settings(database_url=url, home=settings.home, pool_min_size=1, pool_max_size=2)
+    async with AsyncDatabase(as_app, url) as app:
+        assert await app.fetch_one("SELECT session_user AS u") == {"u": "aether_app"}
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            app.execute("CREATE TABLE sneaky (id INT)")
+            await app.execute("CREATE TABLE sneaky (id INT)")
 
 
-def test_the_readonly_role_only_reads(database_url: str, settings: Settings) -> None:
+async def test_the_readonly_role_only_reads(database_url: str, settings: Settings) -> None:
     ro = settings.model_copy(update={"database_role": "aether_readonly"})
-    with Database(ro, database_url) as reader:
-        assert reader.fetch_one("SELECT count(*) AS n FROM audit_log") == {"n": 0}
-        assert reader.fetch_one("SELECT count(*) AS n FROM credentials") == {"n": 0}
+    async with AsyncDatabase(ro, database_url) as reader:
+        assert await reader.fetch_one("SELECT count(*) AS n FROM audit_log") == {"n": 0}
+        assert await reader.fetch_one("SELECT count(*) AS n FROM credentials") == {"n": 0}
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            reader.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')")
+            await reader.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')")
 
 
-def test_an_unknown_database_role_is_a_clear_error(settings: Settings) -> None:
+async def test_an_unknown_database_role_is_a_clear_error(settings: Settings) -> None:
     assert settings.database_url is not None
     wrong = settings.model_copy(update={"database_role": "no_such_role"})
     with pytest.raises(ConfigError) as err:
-        Database(wrong, settings.database_url.get_secret_value()).open()
+        await AsyncDatabase(wrong, settings.database_url.get_secret_value()).open()
     assert err.value.field == "AETHER_DATABASE_ROLE" and "no_such_role" in err.value.message
 
 
@@ -136,8 +139,8 @@ def test_migrations_run_again_in_another_database_of_the_cluster(empty_database_
     assert granted == {"ins": True, "upd": False, "sel": True}
 
 
-def test_tables_of_later_migrations_get_the_app_grants(db: Database) -> None:
-    rows = db.fetch_all(
+async def test_tables_of_later_migrations_get_the_app_grants(db: AsyncDatabase) -> None:
+    rows = await db.fetch_all(
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
              AND c.relname NOT IN ('audit_log', 'schema_migrations')

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from aether.config import Settings
-from aether.db import open_async_database
-from aether.db.pool import Database
+from aether.db import AsyncDatabase
 from aether.security import sessions
 
 
@@ -21,28 +17,20 @@ def test_tokens_are_256_bit_and_hashed() -> None:
     assert csrf != sessions.csrf_token(sessions.new_token())
 
 
-def test_session_lifecycle_and_rate_limit(settings: Settings, db: Database) -> None:
-    user = db.fetch_one("INSERT INTO users (email, password_hash) VALUES ('s@example.org', 'x') RETURNING id")
+async def test_session_lifecycle_and_rate_limit(adb: AsyncDatabase) -> None:
+    user = await adb.fetch_one("INSERT INTO users (email, password_hash) VALUES ('s@example.org', 'x') RETURNING id")
     assert user is not None
-
-    async def main() -> None:
-        adb = await open_async_database(settings)
-        try:
-            async with adb.connection() as conn:
-                token, row = await sessions.create_session(conn, user["id"], ttl_s=60, user_agent="ua", ip="10.0.0.1")
-                found = await sessions.authenticate(conn, token, ttl_s=60)
-                assert found is not None and found.user_id == user["id"]
-                assert await sessions.authenticate(conn, "not a token", ttl_s=60) is None
-                assert await sessions.revoke_session(conn, user["id"], str(row["session_id"]))
-                assert await sessions.authenticate(conn, token, ttl_s=60) is None
-                for _ in range(3):
-                    await sessions.record_login_attempt(conn, "s@example.org", "10.0.0.1", succeeded=False)
-                with pytest.raises(sessions.RateLimited) as info:
-                    await sessions.check_login_allowed(conn, "S@example.org", "10.0.0.1", max_failures=3, window_s=60)
-                assert 0 < info.value.retry_after <= 61
-                # another address is not limited by these failures
-                await sessions.check_login_allowed(conn, "s@example.org", "10.0.0.2", max_failures=3, window_s=60)
-        finally:
-            await adb.close()
-
-    asyncio.run(main())
+    async with adb.connection() as conn:
+        token, row = await sessions.create_session(conn, user["id"], ttl_s=60, user_agent="ua", ip="10.0.0.1")
+        found = await sessions.authenticate(conn, token, ttl_s=60)
+        assert found is not None and found.user_id == user["id"]
+        assert await sessions.authenticate(conn, "not a token", ttl_s=60) is None
+        assert await sessions.revoke_session(conn, user["id"], str(row["session_id"]))
+        assert await sessions.authenticate(conn, token, ttl_s=60) is None
+        for _ in range(3):
+            await sessions.record_login_attempt(conn, "s@example.org", "10.0.0.1", succeeded=False)
+        with pytest.raises(sessions.RateLimited) as info:
+            await sessions.check_login_allowed(conn, "S@example.org", "10.0.0.1", max_failures=3, window_s=60)
+        assert 0 < info.value.retry_after <= 61
+        # another address is not limited by these failures
+        await sessions.check_login_allowed(conn, "s@example.org", "10.0.0.2", max_failures=3, window_s=60)

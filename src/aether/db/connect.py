@@ -6,7 +6,7 @@ from __future__ import annotations
 from aether.config import Settings
 from aether.db.embedded import EmbeddedServer
 from aether.db.migrate import Migration, is_current, migrate
-from aether.db.pool import AsyncDatabase, Database, connect
+from aether.db.pool import AsyncDatabase, connect
 from aether.errors import MigrationError
 
 
@@ -20,10 +20,6 @@ def primary_url(settings: Settings, *, start: bool = True) -> str:
 
 def replica_url(settings: Settings) -> str | None:
     return settings.database_replica_url.get_secret_value() if settings.database_replica_url else None
-
-
-def open_database(settings: Settings, *, name: str = "aether") -> Database:
-    return Database(settings, primary_url(settings), replica_url(settings), name=name).open()
 
 
 async def open_async_database(settings: Settings, *, name: str = "aether") -> AsyncDatabase:

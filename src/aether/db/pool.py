@@ -1,5 +1,7 @@
-"""One database access layer: pooled psycopg 3 connections (sync and async), timed statements,
-prepared statements for repeated queries, read-only work routed to the replica when configured.
+"""One database access layer: one async pool class (`AsyncDatabase`) of psycopg 3 connections, timed
+statements, prepared statements for repeated queries, read-only work routed to the replica when configured.
+Single connections outside the pool: `connect()` (sync: migrations, backup, restore, maintenance, status)
+and `connect_async()`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from aether.config import Settings, mask_url
 from aether.db.queries import Query, query_name
@@ -24,56 +26,42 @@ from aether.errors import ConfigError, DatabaseUnavailable
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
+@contextmanager
+def _timed(query: Any) -> Iterator[None]:
+    """Record the statement's run time, and whether it failed, under the query's name."""
+    start = time.perf_counter()
+    error = False
+    try:
+        yield
+    except BaseException:
+        error = True
+        raise
+    finally:
+        STATS.record(query_name(query), time.perf_counter() - start, error=error)
+
+
 class TimedCursor(psycopg.Cursor[DictRow]):
     """Records every execute under the query's name (see aether.db.queries.Query)."""
 
     def execute(self, query: Any, params: Params = None, **kwargs: Any) -> TimedCursor:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             super().execute(query, params, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             super().executemany(query, params_seq, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
 
 
 class AsyncTimedCursor(psycopg.AsyncCursor[DictRow]):
     async def execute(self, query: Any, params: Params = None, **kwargs: Any) -> AsyncTimedCursor:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             await super().execute(query, params, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
         return self
 
     async def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        error = False
-        try:
+        with _timed(query):
             await super().executemany(query, params_seq, **kwargs)
-        except BaseException:
-            error = True
-            raise
-        finally:
-            STATS.record(query_name(query), time.perf_counter() - start, error=error)
 
 
 Connection = psycopg.Connection[DictRow]
@@ -155,12 +143,6 @@ async def connect_async(
 current_actor: ContextVar[str | None] = ContextVar("aether_current_actor", default=None)
 
 
-def _set_actor(conn: Connection, actor: str | None) -> None:
-    actor = actor if actor is not None else current_actor.get()
-    if actor is not None:
-        conn.execute("SELECT set_config('aether.actor', %s, true)", (actor,))
-
-
 def _readonly_statement() -> sql.Composed:
     return sql.SQL("SET TRANSACTION READ ONLY").format()
 
@@ -179,16 +161,7 @@ def _role_error(role: str | None, url: str, exc: psycopg.Error) -> ConfigError:
     )
 
 
-def _check_role(conn: Connection, settings: Settings, url: str) -> None:
-    """Try AETHER_DATABASE_ROLE once on a probe connection, so a missing role is a clear error."""
-    if settings.database_role:
-        try:
-            conn.execute(_role_statement(settings.database_role))
-        except psycopg.Error as exc:
-            raise _role_error(settings.database_role, url, exc) from None
-
-
-async def _check_role_async(conn: AsyncConnection, settings: Settings, url: str) -> None:
+async def _check_role(conn: AsyncConnection, settings: Settings, url: str) -> None:
     if settings.database_role:
         try:
             await conn.execute(_role_statement(settings.database_role))
@@ -196,102 +169,8 @@ async def _check_role_async(conn: AsyncConnection, settings: Settings, url: str)
             raise _role_error(settings.database_role, url, exc) from None
 
 
-class Database:
-    """Synchronous pools (CLI, migrations, tests). Use as a context manager or call open()/close()."""
-
-    def __init__(self, settings: Settings, url: str, replica_url: str | None = None, *, name: str = "aether"):
-        self.settings = settings
-        self.url = url
-        self.replica_url = replica_url
-        STATS.slow_query_s = settings.slow_query_ms / 1000
-        kwargs = connect_kwargs(settings, application=name)
-        self.pool: ConnectionPool[Connection] = self._make_pool(url, kwargs, f"{name}-primary")
-        self.replica_pool: ConnectionPool[Connection] | None = (
-            self._make_pool(replica_url, kwargs, f"{name}-replica") if replica_url else None
-        )
-
-    def _make_pool(self, url: str, kwargs: dict[str, Any], name: str) -> ConnectionPool[Connection]:
-        def configure(conn: Connection) -> None:
-            conn.cursor_factory = TimedCursor
-            if self.settings.database_role:
-                conn.execute(_role_statement(self.settings.database_role))
-                conn.commit()
-
-        return ConnectionPool(
-            url,
-            min_size=self.settings.pool_min_size,
-            max_size=self.settings.pool_max_size,
-            timeout=self.settings.pool_timeout,
-            kwargs=kwargs,
-            configure=configure,
-            open=False,
-            name=name,
-            connection_class=psycopg.Connection[DictRow],
-        )
-
-    def open(self) -> Database:
-        for url, pool in ((self.url, self.pool), (self.replica_url, self.replica_pool)):
-            if url is None or pool is None:
-                continue
-            with connect(url, self.settings, autocommit=True) as probe:  # a clear error beats a pool time-out
-                _check_role(probe, self.settings, url)
-            pool.open(wait=False)
-        return self
-
-    def close(self) -> None:
-        self.pool.close()
-        if self.replica_pool is not None:
-            self.replica_pool.close()
-
-    def __enter__(self) -> Database:
-        return self.open()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def connection(self, *, readonly: bool = False) -> Iterator[Connection]:
-        pool = self.replica_pool if readonly and self.replica_pool is not None else self.pool
-        held: Connection | None = None
-        try:
-            with pool.connection() as conn:
-                held = conn
-                yield conn
-        except PoolTimeout as exc:
-            raise connection_error(self.url, exc) from None
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            if pool.closed or _is_connection_failure(exc, held):
-                raise connection_error(self.url, exc) from None
-            raise
-
-    @contextmanager
-    def transaction(self, *, readonly: bool = False, actor: str | None = None) -> Iterator[Connection]:
-        """A connection inside one transaction; `actor` goes to the audit trail (SET LOCAL aether.actor)."""
-        with self.connection(readonly=readonly) as conn, conn.transaction():
-            if readonly:
-                conn.execute(_readonly_statement())
-            _set_actor(conn, actor)
-            yield conn
-
-    def fetch_all(
-        self, query: Query | LiteralString, params: Params = None, *, readonly: bool = False
-    ) -> list[DictRow]:
-        with self.connection(readonly=readonly) as conn:
-            return conn.execute(query, params).fetchall()
-
-    def fetch_one(
-        self, query: Query | LiteralString, params: Params = None, *, readonly: bool = False
-    ) -> DictRow | None:
-        with self.connection(readonly=readonly) as conn:
-            return conn.execute(query, params).fetchone()
-
-    def execute(self, query: Query | LiteralString, params: Params = None, *, actor: str | None = None) -> int:
-        with self.transaction(actor=actor) as conn:
-            return conn.execute(query, params).rowcount
-
-
 class AsyncDatabase:
-    """Asynchronous pools (gateway, workers, scheduler)."""
+    """The connection pools (gateway, workers, scheduler, CLI, tests): `async with` it, or await open()/close()."""
 
     def __init__(self, settings: Settings, url: str, replica_url: str | None = None, *, name: str = "aether"):
         self.settings = settings
@@ -331,7 +210,7 @@ class AsyncDatabase:
             try:
                 if self.settings.database_role:
                     await probe.set_autocommit(True)
-                    await _check_role_async(probe, self.settings, url)
+                    await _check_role(probe, self.settings, url)
             finally:
                 await probe.close()
             await pool.open(wait=False)
@@ -394,7 +273,7 @@ class AsyncDatabase:
 
 
 def _is_connection_failure(
-    exc: psycopg.OperationalError | psycopg.InterfaceError, conn: Connection | AsyncConnection | None = None
+    exc: psycopg.OperationalError | psycopg.InterfaceError, conn: AsyncConnection | None = None
 ) -> bool:
     """The server went away (restart, crash, fail-over, network): the caller may retry later.
 

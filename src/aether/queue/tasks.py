@@ -11,7 +11,8 @@
   `aether.run.wiring`), so a misspelt module is an ImportError at start-up and a mypy error. The returned
   dict becomes `tasks.result` (and the workflow step's output). CPU-bound work inside a handler goes to
   `await ctx.run_cpu(fn, *args)`. A handler that raises `PermanentError` is failed at once (no retries);
-  any other exception is retried with back-off until `max_attempts`.
+  any other exception is retried with back-off until `max_attempts`. Bad input read inside
+  `with bad_input_is_permanent():` (a `ValidationFailed`) fails the task at once with its message.
 * Every external side effect inside a handler goes through `await ctx.once(name, fn)`: it runs `fn` at most
   once per (name, workflow) and replays the recorded result on a retried or rescued task.
 * `Hooks` run inside the same transaction that marks a task completed or failed (the workflow engine's
@@ -27,10 +28,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from aether.errors import ConfigError, TaskCancelled
+from aether.errors import ConfigError, PermanentError, TaskCancelled, ValidationFailed
 
 if TYPE_CHECKING:
     from aether.config import Settings
@@ -76,6 +78,16 @@ class TaskContext:
             result: R = await self.cpu_impl(fn, *args, **kwargs)
             return result
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+@contextmanager
+def bad_input_is_permanent() -> Iterator[None]:
+    """In a task handler, around reading its payload: input that breaks a rule cannot be fixed by a retry,
+    so the ValidationFailed becomes a PermanentError with the same message."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise PermanentError(str(exc)) from exc
 
 
 TaskHandler = Callable[[TaskContext, JSON], Awaitable[JSON]]

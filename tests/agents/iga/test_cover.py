@@ -11,44 +11,44 @@ from pydantic import SecretStr
 
 from aether.agents.iga import cover as iga
 from aether.config import Settings
-from aether.db import AsyncDatabase, Database
+from aether.db import AsyncDatabase
 from aether.errors import PermanentError, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.storage import ObjectStore
 from tests.standins.images import ImagesStandin
 
 
-def _assets(db: Database) -> int:
-    row = db.fetch_one("SELECT count(*) AS n FROM assets")
+async def _assets(db: AsyncDatabase) -> int:
+    row = await db.fetch_one("SELECT count(*) AS n FROM assets")
     assert row is not None
     return int(row["n"])
 
 
-def test_cover_asset_and_topic_link(settings: Settings, db: Database) -> None:
-    topic = db.fetch_one(
+async def test_cover_asset_and_topic_link(settings: Settings, adb: AsyncDatabase) -> None:
+    topic = await adb.fetch_one(
         "INSERT INTO topics_snippets (type, title) VALUES ('topic', 'Rust in the kernel') RETURNING id"
     )
     assert topic is not None
     payload = {"title": "Rust in the kernel", "show_title": "Aether Daily", "topic_id": str(topic["id"])}
-    first = iga.make_episode_cover(settings, db, payload)
+    first = await iga.make_episode_cover(settings, adb, iga.plan(settings, payload))
     image = Image.open(io.BytesIO(ObjectStore.from_settings(settings).get_bytes(first["cover_uri"])))
     assert image.size == (3000, 3000) and image.mode == "RGB"
-    row = db.fetch_one("SELECT type, metadata FROM assets WHERE id = %s", (first["cover_asset_id"],))
+    row = await adb.fetch_one("SELECT type, metadata FROM assets WHERE id = %s", (first["cover_asset_id"],))
     assert row is not None and row["type"] == "image"
     assert row["metadata"]["width"] == 3000 and row["metadata"]["provider"] == "procedural"
     assert row["metadata"]["mime_type"] == "image/jpeg"
-    linked = db.fetch_one("SELECT image_uri FROM topics_snippets WHERE id = %s", (topic["id"],))
+    linked = await adb.fetch_one("SELECT image_uri FROM topics_snippets WHERE id = %s", (topic["id"],))
     assert linked is not None and linked["image_uri"] == first["cover_uri"]
-    again = iga.make_episode_cover(settings, db, payload)
-    assert again["cached"] and again["cover_asset_id"] == first["cover_asset_id"] and _assets(db) == 1
+    again = await iga.make_episode_cover(settings, adb, iga.plan(settings, payload))
+    assert again["cached"] and again["cover_asset_id"] == first["cover_asset_id"] and await _assets(adb) == 1
 
 
-def test_bad_input(settings: Settings, db: Database) -> None:
+async def test_bad_input(settings: Settings, adb: AsyncDatabase) -> None:
     for payload, field in (({}, "title"), ({"title": "x", "topic_id": "nope"}, "topic_id"), ({"title": 5}, "title")):
         with pytest.raises(ValidationFailed) as info:
-            iga.make_episode_cover(settings, db, payload)
+            await iga.make_episode_cover(settings, adb, iga.plan(settings, payload))
         assert info.value.field == field
-    assert _assets(db) == 0
+    assert await _assets(adb) == 0
 
 
 async def test_handler_through_a_task_context(settings: Settings, adb: AsyncDatabase) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,13 +25,6 @@ FEED = "https://pod.example/shows/aether/feed.xml"
 def hub() -> Iterator[WebSubHubStandin]:
     with WebSubHubStandin() as server:
         yield server
-
-
-@pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
-        yield database
 
 
 async def no_sleep(delay: float) -> None:

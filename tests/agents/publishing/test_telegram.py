@@ -31,13 +31,6 @@ def bot_api() -> AsyncIterator[TelegramStandin]:
 
 
 @pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
-        yield database
-
-
-@pytest.fixture
 def ctx(adb: AsyncDatabase, settings: Settings, bot_api: TelegramStandin) -> TaskContext:
     local = settings.model_copy(update={"telegram_api_url": bot_api.url})
     return task_context(adb, local, task_id=41, task_type="telegram.publish", agent="telegram")

@@ -32,13 +32,6 @@ def yt() -> AsyncIterator[YouTubeStandin]:
 
 
 @pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
-    assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
-        yield database
-
-
-@pytest.fixture
 def local_settings(settings: Settings, yt: YouTubeStandin) -> Settings:
     return settings.model_copy(
         update={

@@ -17,7 +17,7 @@ from aether.agents.iga import cover as iga
 from aether.agents.music import bed as music
 from aether.agents.vfa import voice as vfa
 from aether.config import Settings
-from aether.db import Database
+from aether.db import AsyncDatabase
 from aether.errors import ValidationFailed
 from aether.media.ffmpeg import probe
 from aether.media.transcript import MUSIC, parse_webvtt
@@ -27,8 +27,8 @@ from tests.media.checks import decode, loudness, true_peak_dbtp
 from tests.media.scripts import short_script
 
 
-def _count(db: Database, table: str = "assets") -> int:
-    row = db.fetch_one(f"SELECT count(*) AS n FROM {table}")  # type: ignore[arg-type]
+async def _count(db: AsyncDatabase, table: str = "assets") -> int:
+    row = await db.fetch_one(f"SELECT count(*) AS n FROM {table}")  # type: ignore[arg-type]
     assert row is not None
     return int(row["n"])
 
@@ -42,12 +42,14 @@ def _local(store: ObjectStore, uri: str, tmp_path: Path, name: str) -> Path:
 
 
 @pytest.mark.slow
-def test_episode_audio_end_to_end(settings: Settings, db: Database, tmp_path: Path) -> None:
+async def test_episode_audio_end_to_end(settings: Settings, adb: AsyncDatabase, tmp_path: Path) -> None:
     script = short_script()
-    cover = iga.make_episode_cover(settings, db, {"title": script["episode_title"], "show_title": script["show_title"]})
-    bed = music.make_music(settings, db, {"show_title": script["show_title"], "title": script["episode_title"]})
+    cover_payload = {"title": script["episode_title"], "show_title": script["show_title"]}
+    cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, cover_payload))
+    seed = music.music_seed({"show_title": script["show_title"], "title": script["episode_title"]})
+    bed = await music.make_music(settings, adb, seed)
     payload: dict[str, Any] = {"script": script, "cover_uri": cover["cover_uri"], "music": bed["music"]}
-    result = vfa.synthesize_episode(settings, db, payload)
+    result = await vfa.synthesize_episode(settings, adb, vfa.plan(settings, payload))
     assert result["cached"] is False
     store = ObjectStore.from_settings(settings)
     mp3 = _local(store, result["audio_uri"], tmp_path, "e.mp3")
@@ -98,42 +100,41 @@ def test_episode_audio_end_to_end(settings: Settings, db: Database, tmp_path: Pa
     assert chapters["chapters"][1]["startTime"] <= second_topic_line.start
 
     # asset rows with their metadata
-    row = db.fetch_one("SELECT * FROM assets WHERE id = %s", (result["audio_asset_id"],))
+    row = await adb.fetch_one("SELECT * FROM assets WHERE id = %s", (result["audio_asset_id"],))
     assert row is not None and row["type"] == "audio" and row["path"] == result["audio_uri"]
     meta = row["metadata"]
     assert meta["mime_type"] == "audio/mpeg" and meta["bytes"] == mp3.stat().st_size and len(meta["sha256"]) == 64
     assert meta["provider"] == "piper" and meta["agent"] == "vfa" and meta["source_urls"] == ["https://example.org/a"]
     assert abs(meta["duration_s"] - transcript_end) < 0.01 and len(meta["voices"]) == 2
-    kinds = {r["type"] for r in db.fetch_all("SELECT type FROM assets")}
+    kinds = {r["type"] for r in await adb.fetch_all("SELECT type FROM assets")}
     assert kinds == {"audio", "image", "transcript", "chapters"}
 
     # a second run with the same inputs: nothing rendered, no new objects or rows
-    rows, objects = _count(db), _objects(settings)
-    again = vfa.synthesize_episode(settings, db, payload)
+    rows, objects = await _count(adb), _objects(settings)
+    again = await vfa.synthesize_episode(settings, adb, vfa.plan(settings, payload))
     assert again["cached"] is True and again["audio_uri"] == result["audio_uri"]
-    assert (
-        iga.make_episode_cover(settings, db, {"title": script["episode_title"], "show_title": script["show_title"]})[
-            "cover_uri"
-        ]
-        == cover["cover_uri"]
-    )
-    music.make_music(settings, db, {"show_title": script["show_title"], "title": script["episode_title"]})
-    assert _count(db) == rows and _objects(settings) == objects
+    assert (await iga.make_episode_cover(settings, adb, iga.plan(settings, cover_payload)))["cover_uri"] == cover[
+        "cover_uri"
+    ]
+    await music.make_music(settings, adb, seed)
+    assert await _count(adb) == rows and _objects(settings) == objects
 
 
-def test_bad_payloads_are_refused_before_any_work(settings: Settings, db: Database) -> None:
+async def test_bad_payloads_are_refused_before_any_work(settings: Settings, adb: AsyncDatabase) -> None:
     script = short_script()
     script["segments"][1]["lines"][0]["speaker"] = "Nobody"
     with pytest.raises(ValidationFailed) as info:
-        vfa.synthesize_episode(settings, db, {"script": script})
+        await vfa.synthesize_episode(settings, adb, vfa.plan(settings, {"script": script}))
     assert info.value.field == "script.segments[1].lines[0].speaker"
     with pytest.raises(ValidationFailed) as info:
-        vfa.synthesize_episode(settings, db, {"script": short_script(), "music": {"bed_uri": 3}})
+        await vfa.synthesize_episode(
+            settings, adb, vfa.plan(settings, {"script": short_script(), "music": {"bed_uri": 3}})
+        )
     assert info.value.field == "music"
     with pytest.raises(ValidationFailed) as info:
-        vfa.synthesize_episode(settings, db, {})
+        await vfa.synthesize_episode(settings, adb, vfa.plan(settings, {}))
     assert info.value.field == "script"
-    assert (_count(db) == 0 and not (settings.home / "objects").exists()) or not _objects(settings)
+    assert (await _count(adb) == 0 and not (settings.home / "objects").exists()) or not _objects(settings)
 
 
 def test_handlers_are_registered() -> None:

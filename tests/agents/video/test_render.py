@@ -11,7 +11,7 @@ from aether.agents.iga import cover as iga
 from aether.agents.vfa import voice as vfa
 from aether.agents.video import render as video
 from aether.config import Settings
-from aether.db import Database
+from aether.db import AsyncDatabase
 from aether.errors import ValidationFailed
 from aether.media.ffmpeg import decoded_duration, probe
 from aether.storage import ObjectStore
@@ -19,10 +19,12 @@ from tests.media.scripts import short_script
 
 
 @pytest.mark.slow
-def test_videos_of_an_episode(settings: Settings, db: Database, tmp_path: Path) -> None:
+async def test_videos_of_an_episode(settings: Settings, adb: AsyncDatabase, tmp_path: Path) -> None:
     script = short_script()
-    cover = iga.make_episode_cover(settings, db, {"title": script["episode_title"]})
-    audio = vfa.synthesize_episode(settings, db, {"script": script, "cover_uri": cover["cover_uri"], "music": False})
+    cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, {"title": script["episode_title"]}))
+    audio = await vfa.synthesize_episode(
+        settings, adb, vfa.plan(settings, {"script": script, "cover_uri": cover["cover_uri"], "music": False})
+    )
     payload = {
         "audio_uri": audio["audio_uri"],
         "cover_uri": cover["cover_uri"],
@@ -31,7 +33,7 @@ def test_videos_of_an_episode(settings: Settings, db: Database, tmp_path: Path) 
         "title": script["episode_title"],
         "show_title": script["show_title"],
     }
-    result = video.render_video(settings, db, payload)
+    result = await video.render_video(settings, adb, video.plan(settings, payload))
     store = ObjectStore.from_settings(settings)
     mp4 = store.download(result["video_uri"], tmp_path / "v.mp4")
     clip = store.download(result["clip_uri"], tmp_path / "c.mp4")
@@ -50,14 +52,14 @@ def test_videos_of_an_episode(settings: Settings, db: Database, tmp_path: Path) 
         head = path.read_bytes()[:200_000]
         assert head.find(b"moov") != -1 and head.find(b"moov") < head.find(b"mdat")  # +faststart
     assert result["clip_start_s"] is not None and result["clip_end_s"] <= audio["duration_s"]
-    rows = db.fetch_all("SELECT metadata FROM assets WHERE type = 'video' ORDER BY id")
+    rows = await adb.fetch_all("SELECT metadata FROM assets WHERE type = 'video' ORDER BY id")
     assert [r["metadata"]["width"] for r in rows] == [1920, 1080]
-    again = video.render_video(settings, db, payload)
+    again = await video.render_video(settings, adb, video.plan(settings, payload))
     assert again["cached"] and again["video_asset_id"] == result["video_asset_id"]
-    assert len(db.fetch_all("SELECT id FROM assets WHERE type = 'video'")) == 2
+    assert len(await adb.fetch_all("SELECT id FROM assets WHERE type = 'video'")) == 2
 
 
-def test_bad_video_input(settings: Settings, db: Database) -> None:
+async def test_bad_video_input(settings: Settings, adb: AsyncDatabase) -> None:
     with pytest.raises(ValidationFailed) as info:
-        video.render_video(settings, db, {"title": "x", "audio_uri": 5})
+        await video.render_video(settings, adb, video.plan(settings, {"title": "x", "audio_uri": 5}))
     assert info.value.field == "audio_uri"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register
 
 
@@ -16,12 +16,12 @@ def _csrf(page: str) -> str:
     return match.group(1)
 
 
-def test_register_login_logout_with_csrf(gateway: Gateway, db: Database) -> None:
+async def test_register_login_logout_with_csrf(gateway: Gateway, db: AsyncDatabase) -> None:
     with gateway.client(follow_redirects=False) as browser:
         page = browser.get("/register").text
         r = browser.post("/register", data={"email": "w@example.org", "password": "web password"})
         assert r.status_code == 403  # no CSRF token
-        assert db.fetch_one("SELECT count(*) AS n FROM users")["n"] == 0  # type: ignore[index]
+        assert (await db.fetch_one("SELECT count(*) AS n FROM users"))["n"] == 0  # type: ignore[index]
         r = browser.post(
             "/register", data={"csrf_token": _csrf(page), "email": "w@example.org", "password": "web password"}
         )
@@ -59,11 +59,11 @@ def test_register_login_logout_with_csrf(gateway: Gateway, db: Database) -> None
         assert r.status_code == 303 and r.headers["location"] == "/account"
 
 
-def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: Database, settings: Settings) -> None:
+async def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: AsyncDatabase, settings: Settings) -> None:
     with gateway.client() as client:
         auth = register(client)
         show = create_show(client, auth, title="Linked Show")
-        episode_id = publish_episode(db, settings.home, show["id"], "Linked episode")
+        episode_id = await publish_episode(db, settings.home, show["id"], "Linked episode")
         home = client.get("/").text
         assert '<link rel="alternate" type="application/rss+xml"' in home and "/shows/linked-show/feed.xml" in home
         assert "Linked episode" in home
@@ -79,11 +79,11 @@ def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: Database, sett
         )
 
 
-def test_admin_page_and_task_actions(gateway: Gateway, db: Database) -> None:
+async def test_admin_page_and_task_actions(gateway: Gateway, db: AsyncDatabase) -> None:
     with gateway.client(follow_redirects=False) as client:
         admin = register(client)
         user = register(client)
-        task = db.fetch_one(
+        task = await db.fetch_one(
             "INSERT INTO tasks (task_type, agent_name, status) VALUES ('demo.work', 'demo', 'pending') RETURNING id"
         )
         assert task is not None
@@ -94,9 +94,9 @@ def test_admin_page_and_task_actions(gateway: Gateway, db: Database) -> None:
         assert page.status_code == 200 and user["email"] in page.text and "demo.work" in page.text
         r = client.post(f"/admin/tasks/{task['id']}/cancel", data={"csrf_token": _csrf(page.text)})
         assert r.status_code == 303
-        assert db.fetch_one("SELECT status FROM tasks WHERE id = %s", (task["id"],))["status"] == "cancelled"  # type: ignore[index]
+        assert (await db.fetch_one("SELECT status FROM tasks WHERE id = %s", (task["id"],)))["status"] == "cancelled"  # type: ignore[index]
         r = client.post(f"/admin/tasks/{task['id']}/retry", data={"csrf_token": _csrf(page.text)})
         assert r.status_code == 303
-        assert db.fetch_one("SELECT status FROM tasks WHERE id = %s", (task["id"],))["status"] == "pending"  # type: ignore[index]
+        assert (await db.fetch_one("SELECT status FROM tasks WHERE id = %s", (task["id"],)))["status"] == "pending"  # type: ignore[index]
         r = client.post(f"/admin/tasks/{task['id']}/explode", data={"csrf_token": _csrf(page.text)})
         assert r.status_code == 404

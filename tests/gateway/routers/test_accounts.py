@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from aether.security.sessions import csrf_token
 from tests.gateway.conftest import Gateway, register
 
 
-def test_register_first_user_is_admin_then_users(client: httpx.Client, db: Database) -> None:
+async def test_register_first_user_is_admin_then_users(client: httpx.Client, db: AsyncDatabase) -> None:
     first = register(client)
     second = register(client)
     assert first["user"]["role"] == "admin"
     assert second["user"]["role"] == "user"
-    row = db.fetch_one("SELECT password_hash FROM users WHERE email = %s", (first["email"],))
+    row = await db.fetch_one("SELECT password_hash FROM users WHERE email = %s", (first["email"],))
     assert row is not None and row["password_hash"].startswith("$argon2id$")
 
 
@@ -41,9 +41,9 @@ def test_login_wrong_password_is_401(client: httpx.Client) -> None:
     assert r.status_code == 401
 
 
-def test_token_is_stored_only_as_a_hash(client: httpx.Client, db: Database) -> None:
+async def test_token_is_stored_only_as_a_hash(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
-    rows = db.fetch_all("SELECT token_hash FROM user_sessions")
+    rows = await db.fetch_all("SELECT token_hash FROM user_sessions")
     assert rows and all(len(r["token_hash"]) == 64 for r in rows)
     assert all(auth["token"] not in r["token_hash"] for r in rows)
 
@@ -59,20 +59,20 @@ def test_me_and_bearer_errors(client: httpx.Client) -> None:
     assert r.status_code == 401
 
 
-def test_sliding_expiry_renews_the_session(client: httpx.Client, db: Database) -> None:
+async def test_sliding_expiry_renews_the_session(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
-    db.execute(
+    await db.execute(
         "UPDATE user_sessions SET last_seen_at = LOCALTIMESTAMP - interval '2 hours', "
         "expires_at = LOCALTIMESTAMP + interval '1 hour'"
     )
     assert client.get("/v1/me", headers=auth["headers"]).status_code == 200
-    row = db.fetch_one("SELECT expires_at - LOCALTIMESTAMP AS left FROM user_sessions")
+    row = await db.fetch_one("SELECT expires_at - LOCALTIMESTAMP AS left FROM user_sessions")
     assert row is not None and row["left"].total_seconds() > 3600 * 24
 
 
-def test_expired_session_is_rejected(client: httpx.Client, db: Database) -> None:
+async def test_expired_session_is_rejected(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
-    db.execute("UPDATE user_sessions SET expires_at = LOCALTIMESTAMP - interval '1 second'")
+    await db.execute("UPDATE user_sessions SET expires_at = LOCALTIMESTAMP - interval '1 second'")
     assert client.get("/v1/me", headers=auth["headers"]).status_code == 401
 
 

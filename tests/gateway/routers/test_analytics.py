@@ -5,15 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
 import httpx
 import pytest
 
-from aether.analytics import ensure_partitions, record
+from aether.analytics import record_async
+from aether.analytics.partitions import ensure_partitions_async
 from aether.config import Settings
-from aether.db import Database
+from aether.db import AsyncDatabase
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register, start_gateway
 
 pytestmark = pytest.mark.slow  # a real gateway (uvicorn) and two accounts per test
@@ -30,32 +31,34 @@ def gateway(settings: Settings) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def world(gateway: Gateway, db: Database) -> Iterator[dict[str, object]]:
+async def world(gateway: Gateway, db: AsyncDatabase) -> AsyncIterator[dict[str, object]]:
     with gateway.client() as client:
         admin = register(client)  # the first account is admin
         user = register(client)
         show_a = create_show(client, admin, title="Admin's show")
         show_b = create_show(client, user, title="User's show")
-        ep_a = publish_episode(db, gateway.settings.home, show_a["id"], "Alpha")
-        ep_b = publish_episode(db, gateway.settings.home, show_b["id"], "Beta")
-        with db.transaction() as conn:
-            ensure_partitions(conn, 0, today=datetime(2025, 3, 1).date())
+        ep_a = await publish_episode(db, gateway.settings.home, show_a["id"], "Alpha")
+        ep_b = await publish_episode(db, gateway.settings.home, show_b["id"], "Beta")
+        async with db.transaction() as conn:
+            await ensure_partitions_async(conn, 0, today=datetime(2025, 3, 1).date())
             for day, count in ((2, 3), (5, 1)):
                 for _ in range(count):
-                    record(conn, "episode_downloads", 1, "gateway", at=datetime(2025, 3, day, 12),
-                           episode_id=ep_a, show_id=show_a["id"])  # fmt: skip
-            record(conn, "episode_downloads", 1, "gateway", at=datetime(2025, 3, 5, 8), episode_id=ep_b,
-                   show_id=show_b["id"])  # fmt: skip
-            record(conn, "episode_downloads", 9, "gateway", at=datetime(2025, 4, 1), episode_id=ep_b,
-                   show_id=show_b["id"])  # outside the period  # fmt: skip
-            record(conn, "videos_created", 1, "youtube", at=datetime(2025, 3, 5, 9), show_id=show_b["id"])
-            record(conn, "episodes_published", 1, "orchestrator", at=datetime(2025, 3, 5, 9), show_id=show_b["id"])
+                    await record_async(conn, "episode_downloads", 1, "gateway", at=datetime(2025, 3, day, 12),
+                                       episode_id=ep_a, show_id=show_a["id"])  # fmt: skip
+            await record_async(conn, "episode_downloads", 1, "gateway", at=datetime(2025, 3, 5, 8), episode_id=ep_b,
+                               show_id=show_b["id"])  # fmt: skip
+            await record_async(conn, "episode_downloads", 9, "gateway", at=datetime(2025, 4, 1), episode_id=ep_b,
+                               show_id=show_b["id"])  # outside the period  # fmt: skip
+            await record_async(conn, "videos_created", 1, "youtube", at=datetime(2025, 3, 5, 9), show_id=show_b["id"])
+            await record_async(
+                conn, "episodes_published", 1, "orchestrator", at=datetime(2025, 3, 5, 9), show_id=show_b["id"]
+            )
             for seconds in range(1, 101):
                 outcome = "failed" if seconds % 10 == 0 else "completed"
-                record(conn, "task_duration_seconds", seconds, "vfa", at=datetime(2025, 3, 3), outcome=outcome,
-                       show_id=show_a["id"], task_type="vfa.voice")  # fmt: skip
-            record(conn, "task_duration_seconds", 4, "tda", at=datetime(2025, 3, 3), outcome="completed",
-                   show_id=show_b["id"])  # fmt: skip
+                await record_async(conn, "task_duration_seconds", seconds, "vfa", at=datetime(2025, 3, 3),
+                                   outcome=outcome, show_id=show_a["id"], task_type="vfa.voice")  # fmt: skip
+            await record_async(conn, "task_duration_seconds", 4, "tda", at=datetime(2025, 3, 3), outcome="completed",
+                               show_id=show_b["id"])  # fmt: skip
         yield {"client": client, "admin": admin, "user": user, "a": show_a, "b": show_b, "ep_a": ep_a, "ep_b": ep_b}
 
 

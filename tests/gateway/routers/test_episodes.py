@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase, Connection
 from tests.gateway.conftest import create_show, register
 
 
@@ -20,7 +20,7 @@ def _post(client: httpx.Client, auth: dict, show_id: int, body: dict, key: str |
     return client.post(f"/v1/shows/{show_id}/episodes", json=body, headers=headers)
 
 
-def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: Database) -> None:
+async def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     client.put("/v1/me/preferences", json={"hosts": ["Ada"], "episode_minutes": 3}, headers=auth["headers"])
     show = create_show(client, auth)
@@ -30,18 +30,20 @@ def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: Databa
     assert first.status_code == 202, first.text
     episode = first.json()["episode"]
     assert episode["status"] == "processing" and episode["title"] == "RSS at 25"
-    workflow = db.fetch_one("SELECT * FROM workflow_instances WHERE workflow_id = %s", (first.json()["workflow_id"],))
+    workflow = await db.fetch_one(
+        "SELECT * FROM workflow_instances WHERE workflow_id = %s", (first.json()["workflow_id"],)
+    )
     assert workflow is not None and workflow["definition_name"] == "podcast_episode"
     assert workflow["params"]["hosts"] == ["Ada"] and workflow["params"]["episode_minutes"] == 3
     assert workflow["params"]["episode_id"] == episode["id"]
     replay = _post(client, auth, show["id"], {"title": "RSS at 25", "topic": "The history of RSS"}, key)
     assert replay.status_code == 202 and replay.json() == first.json()
     assert replay.headers.get("Idempotent-Replayed") == "true"
-    assert db.fetch_one("SELECT count(*) AS n FROM episodes")["n"] == 1  # type: ignore[index]
-    assert db.fetch_one("SELECT count(*) AS n FROM workflow_instances")["n"] == 1  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 1  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM workflow_instances"))["n"] == 1  # type: ignore[index]
 
 
-def test_idempotency_errors(client: httpx.Client, db: Database) -> None:
+async def test_idempotency_errors(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "no key"}, None)
@@ -52,17 +54,17 @@ def test_idempotency_errors(client: httpx.Client, db: Database) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
     # a key whose first request is still running is 409
     other = str(uuid.uuid4())
-    db.execute(
+    await db.execute(
         "INSERT INTO idempotency_keys (idempotency_key, workflow_id, task_name, status, locked_until) "
         "VALUES (%s, '', 'POST', 'processing', LOCALTIMESTAMP + interval '1 minute')",
         (other,),
     )
     r = _post(client, auth, show["id"], {"topic": "in flight"}, other)
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
-    assert db.fetch_one("SELECT count(*) AS n FROM episodes")["n"] == 1  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 1  # type: ignore[index]
 
 
-def test_validation_and_ownership_write_nothing(client: httpx.Client, db: Database) -> None:
+async def test_validation_and_ownership_write_nothing(client: httpx.Client, db: AsyncDatabase) -> None:
     alice = register(client)
     bob = register(client)
     show = create_show(client, alice)
@@ -77,11 +79,11 @@ def test_validation_and_ownership_write_nothing(client: httpx.Client, db: Databa
     assert r.status_code == 404
     r = _post(client, alice, 999999, {"topic": "no such show"}, str(uuid.uuid4()))
     assert r.status_code == 404
-    assert db.fetch_one("SELECT count(*) AS n FROM episodes")["n"] == 0  # type: ignore[index]
-    assert db.fetch_one("SELECT count(*) AS n FROM workflow_instances")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM workflow_instances"))["n"] == 0  # type: ignore[index]
 
 
-def test_list_detail_progress_and_publication(client: httpx.Client, db: Database) -> None:
+async def test_list_detail_progress_and_publication(client: httpx.Client, db: AsyncDatabase) -> None:
     alice = register(client)
     bob = register(client)
     show = create_show(client, alice)
@@ -115,17 +117,17 @@ def test_list_detail_progress_and_publication(client: httpx.Client, db: Database
 
     # the workflow completes: the episode is published (trigger) and links the audio its steps stored
     workflow_id = progress["workflow"]["id"]
-    audio = db.fetch_one(
+    audio = await db.fetch_one(
         "INSERT INTO assets (name, type, path, metadata) VALUES ('a.mp3', 'audio', '/nowhere/a.mp3', "
         '\'{"bytes": 10, "mime_type": "audio/mpeg", "duration_s": 61.5}\') RETURNING id'
     )
     assert audio is not None
-    with db.transaction() as conn:
-        conn.execute(
+    async with db.transaction() as conn:
+        await conn.execute(
             "UPDATE task_instances SET status = 'completed', output_summary = %s::jsonb WHERE workflow_id = %s",
             (json.dumps({"audio_asset_id": audio["id"]}), workflow_id),
         )
-        conn.execute(
+        await conn.execute(
             "UPDATE workflow_instances SET status = 'completed', completed_at = LOCALTIMESTAMP WHERE workflow_id = %s",
             (workflow_id,),
         )
@@ -137,17 +139,17 @@ def test_list_detail_progress_and_publication(client: httpx.Client, db: Database
     assert detail["show"]["id"] == show["id"]
 
 
-def test_failed_workflow_fails_the_episode(client: httpx.Client, db: Database) -> None:
+async def test_failed_workflow_fails_the_episode(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "doomed topic"}, str(uuid.uuid4()))
     workflow_id = r.json()["workflow_id"]
-    db.execute("UPDATE workflow_instances SET status = 'failed' WHERE workflow_id = %s", (workflow_id,))
-    row = db.fetch_one("SELECT status FROM episodes")
+    await db.execute("UPDATE workflow_instances SET status = 'failed' WHERE workflow_id = %s", (workflow_id,))
+    row = await db.fetch_one("SELECT status FROM episodes")
     assert row is not None and row["status"] == "failed"
 
 
-def test_server_sent_events_until_done(client: httpx.Client, db: Database) -> None:
+def test_server_sent_events_until_done(client: httpx.Client, sync_conn: Connection) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "live progress"}, str(uuid.uuid4()))
@@ -157,7 +159,7 @@ def test_server_sent_events_until_done(client: httpx.Client, db: Database) -> No
 
     def finish() -> None:
         first_seen.wait(30)
-        db.execute(
+        sync_conn.execute(
             "UPDATE workflow_instances SET status = 'completed', completed_at = LOCALTIMESTAMP WHERE workflow_id = %s",
             (workflow_id,),
         )
@@ -180,15 +182,15 @@ def test_server_sent_events_until_done(client: httpx.Client, db: Database) -> No
     assert r.status_code == 404
 
 
-def test_publication_enqueues_the_subscriber_mails_once(client: httpx.Client, db: Database) -> None:
+async def test_publication_enqueues_the_subscriber_mails_once(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "mail my subscribers"}, str(uuid.uuid4()))
     episode_id, workflow_id = r.json()["episode"]["id"], r.json()["workflow_id"]
-    db.execute("UPDATE workflow_instances SET status = 'completed' WHERE workflow_id = %s", (workflow_id,))
-    db.execute("UPDATE workflow_instances SET status = 'running' WHERE workflow_id = %s", (workflow_id,))
-    db.execute("UPDATE workflow_instances SET status = 'completed' WHERE workflow_id = %s", (workflow_id,))
-    rows = db.fetch_all("SELECT agent_name, payload, status FROM tasks WHERE task_type = 'mail.notify_episode'")
+    await db.execute("UPDATE workflow_instances SET status = 'completed' WHERE workflow_id = %s", (workflow_id,))
+    await db.execute("UPDATE workflow_instances SET status = 'running' WHERE workflow_id = %s", (workflow_id,))
+    await db.execute("UPDATE workflow_instances SET status = 'completed' WHERE workflow_id = %s", (workflow_id,))
+    rows = await db.fetch_all("SELECT agent_name, payload, status FROM tasks WHERE task_type = 'mail.notify_episode'")
     assert [(t["agent_name"], t["payload"], t["status"]) for t in rows] == [
         ("mail", {"episode_id": episode_id}, "pending")
     ]

@@ -7,18 +7,18 @@ import uuid
 import httpx
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import CHAPTERS, VTT, create_show, publish_episode, register
 
 
-def _episode(client: httpx.Client, db: Database, settings: Settings) -> str:
+async def _episode(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> str:
     auth = register(client)
     show = create_show(client, auth)
-    return publish_episode(db, settings.home, show["id"])
+    return await publish_episode(db, settings.home, show["id"])
 
 
-def test_ranges(client: httpx.Client, db: Database, settings: Settings) -> None:
-    eid = _episode(client, db, settings)
+async def test_ranges(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+    eid = await _episode(client, db, settings)
     url = f"/media/episodes/{eid}/audio"
     whole = client.get(url)
     size = len(whole.content)
@@ -45,8 +45,8 @@ def test_ranges(client: httpx.Client, db: Database, settings: Settings) -> None:
     assert client.get(f"/media/episodes/{eid}/audio.mp3").content == whole.content
 
 
-def test_other_media_and_errors(client: httpx.Client, db: Database, settings: Settings) -> None:
-    eid = _episode(client, db, settings)
+async def test_other_media_and_errors(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+    eid = await _episode(client, db, settings)
     cover = client.get(f"/media/episodes/{eid}/cover")
     assert cover.status_code == 200 and cover.headers["content-type"] == "image/png"
     assert cover.content.startswith(b"\x89PNG")
@@ -60,8 +60,10 @@ def test_other_media_and_errors(client: httpx.Client, db: Database, settings: Se
     assert client.get("/media/episodes/not-a-uuid/audio").status_code == 404
 
 
-def test_downloads_are_counted_once_per_client_and_day(client: httpx.Client, db: Database, settings: Settings) -> None:
-    eid = _episode(client, db, settings)
+async def test_downloads_are_counted_once_per_client_and_day(
+    client: httpx.Client, db: AsyncDatabase, settings: Settings
+) -> None:
+    eid = await _episode(client, db, settings)
     url = f"/media/episodes/{eid}/audio"
     client.get(url, headers={"User-Agent": "AntennaPod/3"})
     client.get(url, headers={"User-Agent": "AntennaPod/3", "Range": "bytes=0-999"})
@@ -69,7 +71,7 @@ def test_downloads_are_counted_once_per_client_and_day(client: httpx.Client, db:
     client.get(url, headers={"User-Agent": "Overcast/1"})
     client.head(url, headers={"User-Agent": "HeadOnly/1"})
     client.get(url, headers={"User-Agent": "Probe/1", "Range": "bytes=0-0"})  # a 1-byte probe is not a download
-    rows = db.fetch_all("SELECT metadata FROM analytics WHERE metric_name = 'episode_downloads' ORDER BY id")
+    rows = await db.fetch_all("SELECT metadata FROM analytics WHERE metric_name = 'episode_downloads' ORDER BY id")
     assert len(rows) == 2
     assert all(r["metadata"]["episode_id"] == eid and r["metadata"]["media"] == "audio" for r in rows)
-    assert db.fetch_one("SELECT count(*) AS n FROM episode_download_days")["n"] == 2  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episode_download_days"))["n"] == 2  # type: ignore[index]

@@ -6,11 +6,11 @@ import uuid
 
 import httpx
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import create_show, register
 
 
-def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
+async def test_create_get_patch_delete(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(
         client,
@@ -31,7 +31,7 @@ def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
     assert r.json()["show"]["slug"] == "cafe-tech-talk"  # the feed URL never changes
     assert client.delete(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 204
     assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 404
-    assert db.fetch_one("SELECT count(*) AS n FROM shows")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
 
 
 def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx.Client) -> None:
@@ -43,7 +43,7 @@ def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx
     assert r.status_code == 409 and r.json()["error"]["field"] == "slug"
 
 
-def test_validation(client: httpx.Client, db: Database) -> None:
+async def test_validation(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     cases = [
         ({"title": ""}, "title"),
@@ -61,7 +61,7 @@ def test_validation(client: httpx.Client, db: Database) -> None:
         assert r.json()["error"]["field"] == field, (body, r.json())
     r = client.patch("/v1/shows/1", json={"title": None}, headers=auth["headers"])
     assert r.status_code in (404, 422)
-    assert db.fetch_one("SELECT count(*) AS n FROM shows")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
 
 
 def test_other_users_shows_are_404(client: httpx.Client) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import create_show, register
 
 TARGETS = {"telegram": {"chat_ids": ["@aether_news", "-1001234567890"]}, "youtube": {"privacy_status": "unlisted"}}
 
 
-def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: Database) -> None:
+async def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(client, auth, targets=TARGETS)
     assert show["targets"] == {
@@ -19,7 +19,7 @@ def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: Data
         "youtube": {"privacy_status": "unlisted", "shorts": True},
         "websub": True,
     }
-    row = db.fetch_one("SELECT targets FROM shows WHERE id = %s", (show["id"],))
+    row = await db.fetch_one("SELECT targets FROM shows WHERE id = %s", (show["id"],))
     assert row is not None and row["targets"] == show["targets"]
     assert create_show(client, auth, title="Plain")["targets"] == {"websub": True}
 
@@ -32,7 +32,7 @@ def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: Data
     assert r.json()["show"]["targets"] == {"websub": True}  # null: back to no targets
 
 
-def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Client, db: Database) -> None:
+async def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     cases = [
         ({"telegram": {"chat_ids": ["news"]}}, "targets.telegram.chat_ids.0"),
@@ -44,25 +44,25 @@ def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Client, db:
         r = client.post("/v1/shows", json={"title": "Bad", "targets": targets}, headers=auth["headers"])
         assert r.status_code == 422, r.text
         assert r.json()["error"]["field"] == field and r.json()["error"]["message"].startswith(field)
-    assert db.fetch_one("SELECT count(*) AS n FROM shows") == {"n": 0}
+    assert await db.fetch_one("SELECT count(*) AS n FROM shows") == {"n": 0}
 
     show = create_show(client, auth, targets=TARGETS)
     r = client.patch(
         f"/v1/shows/{show['id']}", json={"targets": {"telegram": {"chat_ids": [True]}}}, headers=auth["headers"]
     )
     assert r.status_code == 422 and r.json()["error"]["field"] == "targets.telegram.chat_ids.0"
-    row = db.fetch_one("SELECT targets FROM shows WHERE id = %s", (show["id"],))
+    row = await db.fetch_one("SELECT targets FROM shows WHERE id = %s", (show["id"],))
     assert row is not None and row["targets"] == show["targets"]
 
 
-def test_setting_a_schedule_records_when(client: httpx.Client, db: Database) -> None:
+async def test_setting_a_schedule_records_when(client: httpx.Client, db: AsyncDatabase) -> None:
     auth = register(client)
     show = create_show(client, auth, schedule="0 6 * * 1")
-    first = db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],))
+    first = await db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],))
     assert first is not None and first["schedule_fired_at"] is not None
     client.patch(f"/v1/shows/{show['id']}", json={"title": "Renamed"}, headers=auth["headers"])
-    assert db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],)) == first
+    assert await db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],)) == first
     client.patch(f"/v1/shows/{show['id']}", json={"schedule": None}, headers=auth["headers"])
-    assert db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],)) == {
+    assert await db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],)) == {
         "schedule_fired_at": None
     }

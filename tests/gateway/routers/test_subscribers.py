@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.db.pool import Database
+from aether.db.pool import AsyncDatabase
 from tests.gateway.conftest import Gateway, create_show, register, start_gateway
 from tests.gateway.smtp import Inbox
 
@@ -31,10 +31,10 @@ def _link(message: object, path: str) -> str:
     return match.group(1)
 
 
-def test_double_opt_in_and_unsubscribe(
+async def test_double_opt_in_and_unsubscribe(
     mail_gateway: Gateway,
     smtp_server: tuple[Inbox, int],
-    db: Database,
+    db: AsyncDatabase,
 ) -> None:
     inbox, _ = smtp_server
     with mail_gateway.client() as client:
@@ -47,7 +47,7 @@ def test_double_opt_in_and_unsubscribe(
         assert mail["List-Unsubscribe"].startswith("<") and "/unsubscribe?token=" in mail["List-Unsubscribe"]
         confirm = _link(mail, "/subscribe/confirm")
         unsubscribe = _link(mail, "/unsubscribe")
-        row = db.fetch_one("SELECT status, confirmation_token_hash FROM subscribers")
+        row = await db.fetch_one("SELECT status, confirmation_token_hash FROM subscribers")
         assert row is not None and row["status"] == "pending" and confirm not in row["confirmation_token_hash"]
 
         r = client.post("/v1/subscribers/confirm", json={"token": confirm})
@@ -59,21 +59,21 @@ def test_double_opt_in_and_unsubscribe(
         r = client.post(f"/v1/public/shows/{show['slug']}/subscribers", json={"email": "fan@example.org"})
         assert r.status_code == 202
         assert len(inbox.messages) == 1
-        assert db.fetch_one("SELECT count(*) AS n FROM subscribers")["n"] == 1  # type: ignore[index]
+        assert (await db.fetch_one("SELECT count(*) AS n FROM subscribers"))["n"] == 1  # type: ignore[index]
 
         listed = client.get(f"/v1/shows/{show['id']}/subscribers", headers=owner["headers"]).json()["items"]
         assert [s["status"] for s in listed] == ["confirmed"]
 
         r = client.post("/v1/subscribers/unsubscribe", json={"token": unsubscribe})
         assert r.status_code == 200 and r.json()["status"] == "unsubscribed"
-        row = db.fetch_one("SELECT status FROM subscribers")
+        row = await db.fetch_one("SELECT status FROM subscribers")
         assert row is not None and row["status"] == "unsubscribed"
         # the web page's one-click unsubscribe (RFC 8058) works with the same token
         r = client.post(f"/unsubscribe?token={unsubscribe}", data={"List-Unsubscribe": "One-Click"})
         assert r.status_code == 200
 
 
-def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: Database) -> None:
+async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: AsyncDatabase) -> None:
     inbox, _ = smtp_server
     with mail_gateway.client() as client:
         owner = register(client)
@@ -88,15 +88,15 @@ def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, i
         assert client.post("/v1/subscribers/confirm", json={"token": "short"}).status_code == 422
         assert client.get(f"/v1/shows/{show['id']}/subscribers", headers=other["headers"]).status_code == 404
         client.post(f"/v1/public/shows/{show['slug']}/subscribers", json={"email": "x@example.org"})
-        sid = db.fetch_one("SELECT id FROM subscribers")["id"]  # type: ignore[index]
+        sid = (await db.fetch_one("SELECT id FROM subscribers"))["id"]  # type: ignore[index]
         assert client.delete(f"/v1/shows/{show['id']}/subscribers/{sid}", headers=other["headers"]).status_code == 404
         assert client.delete(f"/v1/shows/{show['id']}/subscribers/{sid}", headers=owner["headers"]).status_code == 204
         assert client.delete(f"/v1/shows/{show['id']}/subscribers/{sid}", headers=owner["headers"]).status_code == 404
-        assert db.fetch_one("SELECT count(*) AS n FROM subscribers")["n"] == 0  # type: ignore[index]
+        assert (await db.fetch_one("SELECT count(*) AS n FROM subscribers"))["n"] == 0  # type: ignore[index]
         assert len(inbox.messages) == 1
 
 
-def test_unreachable_smtp_writes_nothing(settings: Settings, db: Database) -> None:
+async def test_unreachable_smtp_writes_nothing(settings: Settings, db: AsyncDatabase) -> None:
     from tests.gateway.conftest import free_port
 
     gw, thread = start_gateway(settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{free_port()}")}))
@@ -109,4 +109,4 @@ def test_unreachable_smtp_writes_nothing(settings: Settings, db: Database) -> No
     finally:
         gw.server.should_exit = True
         thread.join(timeout=30)
-    assert db.fetch_one("SELECT count(*) AS n FROM subscribers")["n"] == 0  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM subscribers"))["n"] == 0  # type: ignore[index]

@@ -7,21 +7,24 @@ Task `music.bed` (agent "music"):
     result   {"music": {"bed_uri", "intro_uri", "outro_uri", "seed", "key", "bpm"},
               "music_asset_id", "bed_uri", "intro_uri", "outro_uri", "assets": {role: {id, uri, type}}}
 
-The same seed always gives the same bytes, so a second run stores nothing new.
+The same seed always gives the same bytes, so a second run stores nothing new. The whole step is
+`await make_music(settings, db, music_seed(payload))`, as the task handler runs it (bad input fails at once).
 """
 
 from __future__ import annotations
 
+from asyncio import to_thread
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from aether.config import Settings
-from aether.db import Database
-from aether.errors import PermanentError, ValidationFailed
+from aether.db import AsyncDatabase
+from aether.errors import ValidationFailed
 from aether.media.audio import SAMPLE_RATE, seconds, wav_bytes
 from aether.media.music import render_music
-from aether.queue.tasks import Blueprint, TaskContext
-from aether.storage import Asset, ObjectStore, PendingAsset, record_all, record_all_async
+from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
+from aether.storage import Asset, ObjectStore, PendingAsset, RunCpu, render_once
 
 ROLES = ("music_bed", "music_intro", "music_outro")
 
@@ -92,23 +95,18 @@ def result_of(assets: Mapping[str, Asset], seed: str) -> dict[str, Any]:
     }
 
 
-def make_music(
-    settings: Settings, db: Database, payload: Mapping[str, Any], *, workflow_id: str | None = None
+async def make_music(
+    settings: Settings, db: AsyncDatabase, seed: str, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
-    """The whole music step without a worker."""
-    seed = music_seed(payload)
-    pending = render_and_store(settings, seed)
-    with db.transaction() as conn:
-        return result_of(record_all(conn, pending, workflow_id), seed)
+    """The music step (the task handler, tests, benchmarks): rendered every time and stored once (the same
+    seed gives the same bytes, so a second run records no new rows); no render key, so nothing is looked up."""
+    render = partial(render_and_store, settings, seed)
+    assets, _ = await render_once(db, None, ROLES, render, run_cpu=run_cpu, workflow_id=workflow_id)
+    return result_of(assets, seed)
 
 
 @tasks.task("music.bed", agent="music")
 async def handle_bed(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
+    with bad_input_is_permanent():
         seed = music_seed(payload)
-    except ValidationFailed as exc:
-        raise PermanentError(str(exc)) from exc
-    pending = await ctx.run_cpu(render_and_store, ctx.settings, seed)
-    async with ctx.db.transaction() as conn:
-        recorded = await record_all_async(conn, pending, ctx.workflow_id)
-    return result_of(recorded, seed)
+    return await make_music(ctx.settings, ctx.db, seed, workflow_id=ctx.workflow_id, run_cpu=ctx.run_cpu)

@@ -10,7 +10,9 @@ Task `vfa.synthesize` (agent "vfa"):
               "true_peak_dbtp", "voices", "render_key", "cached", "assets": {role: {id, uri}}}
 
 The same inputs (script, voices, music, cover, mastering settings) give the same render key; a second
-run finds the assets of the first by that key and renders nothing.
+run finds the assets of the first by that key and renders nothing. The whole step is
+`await synthesize_episode(settings, db, plan(settings, payload))`, as the task handler runs it (bad input
+fails at once).
 """
 
 from __future__ import annotations
@@ -19,31 +21,24 @@ import hashlib
 import json
 import shutil
 import tempfile
+from asyncio import to_thread
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aether.agents.vfa.episode import AudioOptions, Progress, render_episode_audio
 from aether.config import Settings
-from aether.db import Database
-from aether.errors import PermanentError, ValidationFailed
+from aether.db import AsyncDatabase
+from aether.errors import ValidationFailed
 from aether.media.audio import read_wav
 from aether.media.music import MusicParts, render_music
 from aether.media.script import Script, parse_script
 from aether.media.tags import tag_cover
 from aether.providers.tts import VoiceSettings, default_threads, host_voices
-from aether.queue.tasks import Blueprint, TaskContext
-from aether.storage import (
-    Asset,
-    ObjectStore,
-    PendingAsset,
-    assets_for_render,
-    assets_for_render_async,
-    by_role,
-    record_all,
-    record_all_async,
-)
+from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
+from aether.storage import Asset, ObjectStore, PendingAsset, Render, RunCpu, render_once
 
 ENGINE_VERSION = "vfa-1"
 ROLES = ("audio", "opus", "transcript", "chapters")
@@ -213,38 +208,22 @@ def result_of(assets: Mapping[str, Asset], job: VoiceJob, *, cached: bool) -> di
     return out
 
 
-def synthesize_episode(
-    settings: Settings,
-    db: Database,
-    payload: Mapping[str, Any],
-    *,
-    workflow_id: str | None = None,
-    progress: Progress | None = None,
+async def synthesize_episode(
+    settings: Settings, db: AsyncDatabase, job: VoiceJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
-    """The whole VFA step without a worker (tests, benchmarks, the CLI)."""
-    job = plan(settings, payload)
-    with db.connection() as conn:
-        existing = by_role(assets_for_render(conn, job.render_key))
-    if all(role in existing for role in ROLES):
-        return result_of(existing, job, cached=True)
-    pending = render_and_store(settings, job, progress)
-    with db.transaction() as conn:
-        recorded = record_all(conn, pending, workflow_id)
-    return result_of(recorded, job, cached=False)
+    """The VFA step (the task handler, tests, benchmarks): the assets of this render key, rendered once."""
+    render = partial(render_and_store, settings, job)
+    assets, cached = await render_once(db, job.render_key, ROLES, render, run_cpu=run_cpu, workflow_id=workflow_id)
+    return result_of(assets, job, cached=cached)
 
 
 @tasks.task("vfa.synthesize", agent="vfa")
 async def handle_synthesize(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
+    with bad_input_is_permanent():
         job = plan(ctx.settings, payload)
-    except ValidationFailed as exc:
-        raise PermanentError(str(exc)) from exc
-    async with ctx.db.connection() as conn:
-        existing = by_role(await assets_for_render_async(conn, job.render_key))
-    if all(role in existing for role in ROLES):
-        return result_of(existing, job, cached=True)
-    ctx.raise_if_cancelled()
-    pending = await ctx.run_cpu(render_and_store, ctx.settings, job)
-    async with ctx.db.transaction() as conn:
-        recorded = await record_all_async(conn, pending, ctx.workflow_id)
-    return result_of(recorded, job, cached=False)
+
+    async def run_cpu(render: Render) -> list[PendingAsset]:
+        ctx.raise_if_cancelled()  # the render is long: a task cancelled meanwhile does not start it
+        return await ctx.run_cpu(render)
+
+    return await synthesize_episode(ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=run_cpu)

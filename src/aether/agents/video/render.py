@@ -7,6 +7,9 @@ Task `video.render` (agent "video"):
               "show_title": str?, "chapters_uri": str?, "enabled": bool?}   # enabled false: skipped
     result   {"video_asset_id", "video_uri", "clip_asset_id", "clip_uri", "duration_s", "clip_start_s",
               "clip_end_s", "cached", "assets": {"video": {id, uri, type}, "clip": {...}}}
+
+The whole step is `await render_video(settings, db, plan(settings, payload))`, as the task handler runs it
+(which also skips a payload with `enabled: false`, and fails bad input at once).
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ import json
 import shutil
 import subprocess
 import tempfile
+from asyncio import to_thread
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from aether.config import Settings
-from aether.db import Database
-from aether.errors import PermanentError, ValidationFailed
+from aether.db import AsyncDatabase
+from aether.errors import ValidationFailed
 from aether.media import chapters as chapter_doc
 from aether.media.ffmpeg import decoded_duration, probe
 from aether.media.transcript import Cue, parse_webvtt
@@ -41,17 +46,8 @@ from aether.media.video import (
     wait_ffmpeg,
     write_captions,
 )
-from aether.queue.tasks import Blueprint, TaskContext
-from aether.storage import (
-    Asset,
-    ObjectStore,
-    PendingAsset,
-    assets_for_render,
-    assets_for_render_async,
-    by_role,
-    record_all,
-    record_all_async,
-)
+from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
+from aether.storage import Asset, ObjectStore, PendingAsset, RunCpu, render_once
 
 ENGINE_VERSION = "video-1"
 ROLES = ("video", "clip")
@@ -214,35 +210,19 @@ def result_of(assets: Mapping[str, Asset], *, cached: bool) -> dict[str, Any]:
 SKIPPED: dict[str, Any] = {"skipped": True, "reason": "video disabled for this episode (enabled: false)"}
 
 
-def render_video(
-    settings: Settings, db: Database, payload: Mapping[str, Any], *, workflow_id: str | None = None
+async def render_video(
+    settings: Settings, db: AsyncDatabase, job: VideoJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
-    """The whole video step without a worker."""
-    if isinstance(payload, Mapping) and payload.get("enabled") is False:
-        return dict(SKIPPED)
-    job = plan(settings, payload)
-    with db.connection() as conn:
-        existing = by_role(assets_for_render(conn, job.render_key))
-    if all(role in existing for role in ROLES):
-        return result_of(existing, cached=True)
-    pending = render_and_store(settings, job)
-    with db.transaction() as conn:
-        return result_of(record_all(conn, pending, workflow_id), cached=False)
+    """The video step (the task handler, tests, benchmarks): both videos of this render key, rendered once."""
+    render = partial(render_and_store, settings, job)
+    assets, cached = await render_once(db, job.render_key, ROLES, render, run_cpu=run_cpu, workflow_id=workflow_id)
+    return result_of(assets, cached=cached)
 
 
 @tasks.task("video.render", agent="video")
 async def handle_render(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload, Mapping) and payload.get("enabled") is False:
         return dict(SKIPPED)
-    try:
+    with bad_input_is_permanent():
         job = plan(ctx.settings, payload)
-    except ValidationFailed as exc:
-        raise PermanentError(str(exc)) from exc
-    async with ctx.db.connection() as conn:
-        existing = by_role(await assets_for_render_async(conn, job.render_key))
-    if all(role in existing for role in ROLES):
-        return result_of(existing, cached=True)
-    pending = await ctx.run_cpu(render_and_store, ctx.settings, job)
-    async with ctx.db.transaction() as conn:
-        recorded = await record_all_async(conn, pending, ctx.workflow_id)
-    return result_of(recorded, cached=False)
+    return await render_video(ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=ctx.run_cpu)
