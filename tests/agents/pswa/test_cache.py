@@ -24,7 +24,7 @@ from aether.agents.pswa.cache import (
     topic_hash,
 )
 from aether.agents.pswa.script import ScriptRequest
-from aether.config import Settings, load_settings
+from aether.config import Settings
 from aether.db.pool import AsyncDatabase
 from tests.agents.pswa.test_offline import snippet
 from tests.agents.pswa.test_script import script_data
@@ -35,11 +35,6 @@ def cache(request: pytest.FixtureRequest, tmp_path: Path) -> ScriptCache:
     if request.param == "postgres":
         return PostgresScriptCache(request.getfixturevalue("adb"))
     return SqliteScriptCache(tmp_path / "not-yet" / "scripts.db")  # the folder is created on first use
-
-
-@pytest.fixture
-def plain_settings(aether_home: Path) -> Settings:
-    return load_settings(home=aether_home)
 
 
 async def stored(cache: ScriptCache) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from pydantic import SecretStr
 from aether.agents.pswa import llm as pswa_llm
 from aether.agents.pswa.llm import ScriptReply, messages_for, write_llm
 from aether.agents.pswa.script import Script, ScriptRequest
-from aether.config import Settings, load_settings
+from aether.config import Settings
 from aether.errors import LLMError, LLMInvalidOutput, ProviderError
 from aether.providers.llm import LLMClient
 from tests.agents.pswa.test_offline import snippet
@@ -22,11 +21,6 @@ from tests.agents.pswa.test_write import _llm_script, standin  # noqa: F401  (st
 from tests.providers.openai_standin import OpenAIStandin, count_tokens
 
 KEY = "sk-standin-key-0000"  # the key test_write's `standin` fixture expects
-
-
-@pytest.fixture
-def plain_settings(aether_home: Path) -> Settings:
-    return load_settings(home=aether_home)
 
 
 @pytest.fixture

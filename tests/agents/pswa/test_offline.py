@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from pydantic import ValidationError
 from aether.agents.pswa import offline
 from aether.agents.pswa.offline import source_name, write_offline
 from aether.agents.pswa.script import Script, ScriptRequest
-from aether.config import Settings, load_settings
+from aether.config import Settings
 from aether.errors import ValidationFailed
 from aether.text import count_words
 from tests.agents.pswa.test_write import _frame_patterns, _prefix_pattern
@@ -55,11 +54,6 @@ def snippet(topic: int, facts: int = 12, *, hosts_of_sources: int = 1, **extra: 
         ],
         **extra,
     }
-
-
-@pytest.fixture
-def plain_settings(aether_home: Path) -> Settings:
-    return load_settings(home=aether_home)
 
 
 def request(settings: Settings, snippets: list[dict[str, Any]], **extra: Any) -> ScriptRequest:

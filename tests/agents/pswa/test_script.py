@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +19,10 @@ from aether.agents.pswa.script import (
     script_json_schema,
     validation_failed,
 )
-from aether.config import Settings, load_settings
+from aether.config import Settings
 from aether.errors import AetherError, ValidationFailed
 from aether.text import count_words
 from tests.media.scripts import short_script
-
-
-@pytest.fixture
-def plain_settings(aether_home: Path) -> Settings:
-    """Settings with their defaults (hosts Alex and Sam, 150 words a minute); no database needed."""
-    return load_settings(home=aether_home)
 
 
 def script_data(**changes: Any) -> dict[str, Any]:
