@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from aether.config.analytics import AnalyticsSettings
-from aether.config.base import DEFAULT_HOME, Section, home_from_env, mask_secret, mask_url
+from aether.config.base import DEFAULT_HOME, Section, home_from_env, mask_secret, mask_url, variable
 from aether.config.database import DatabaseSettings
 from aether.config.gateway import GatewaySettings
 from aether.config.home import HomeSettings
@@ -70,6 +70,7 @@ __all__ = [
     "load_settings",
     "mask_secret",
     "mask_url",
+    "variable",
 ]
 
 
@@ -104,7 +105,7 @@ class Settings(
     def report_by_section(self) -> dict[str, dict[str, Any]]:
         """The effective settings as AETHER_* names under their section's heading, every secret masked."""
         return {
-            section.heading: {f"AETHER_{name.upper()}": _public(getattr(self, name)) for name in section.model_fields}
+            section.heading: {variable(name): _public(getattr(self, name)) for name in section.model_fields}
             for section in SECTIONS
         }
 
@@ -133,9 +134,9 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]) or "settings"
+        name = variable("_".join(str(part) for part in first["loc"]) or "settings")
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"AETHER_{name.upper()}: {message}", field=f"AETHER_{name.upper()}") from None
+        raise ConfigError(f"{name}: {message}", field=name) from None
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,11 @@ def home_from_env() -> Path:
     return Path(os.environ.get("AETHER_HOME", str(DEFAULT_HOME)))
 
 
+def variable(field: str) -> str:
+    """The environment variable of a settings field: `tda_fetch_timeout` -> `AETHER_TDA_FETCH_TIMEOUT`."""
+    return f"AETHER_{field.upper()}"
+
+
 class Section(BaseSettings):
     """The AETHER_* settings of one concern (subclasses declare the fields and their validators)."""
 
@@ -42,6 +47,11 @@ class Section(BaseSettings):
     )
 
     heading: ClassVar[str] = "Settings"
+
+    @classmethod
+    def variables(cls) -> tuple[str, ...]:
+        """The AETHER_* names of the section's settings, in the order declared."""
+        return tuple(variable(name) for name in cls.model_fields)
 
     @classmethod
     def settings_customise_sources(
