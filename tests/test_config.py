@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aether.config import load_settings, mask_secret, mask_url
+from aether.config import SECTIONS, Section, Settings, TdaSettings, load_settings, mask_secret, mask_url
 from aether.errors import ConfigError
 
 
@@ -52,3 +52,47 @@ def test_masking() -> None:
     report = load_settings(database_url="postgresql://bob:hunter2@db/x").public_report()
     assert "hunter2" not in str(report)
     assert report["AETHER_DATABASE_URL"] == "postgresql://bob:****@db/x"
+
+
+def test_every_section_is_in_settings_and_every_setting_in_one_section() -> None:
+    assert len(SECTIONS) == len(set(SECTIONS)) and all(issubclass(Settings, section) for section in SECTIONS)
+    for section in SECTIONS:
+        assert section is not Section and section.heading != Section.heading, section
+        missing = [name for name in section.model_fields if name not in Settings.model_fields]
+        assert not missing, f"{section.__name__} fields missing from Settings: {missing}"
+    # Settings' fields, in order, are exactly the sections' fields in the sections' order.
+    assert list(Settings.model_fields) == [name for section in SECTIONS for name in section.model_fields]
+    assert len({section.heading for section in SECTIONS}) == len(SECTIONS)
+
+
+def test_no_two_sections_declare_the_same_field_or_validator() -> None:
+    owners: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        for name in section.model_fields:
+            owners.setdefault(name, []).append(section.__name__)
+    assert {name: who for name, who in owners.items() if len(who) > 1} == {}
+    # a validator of the same name in two sections would silently replace the other in Settings
+    validators: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        for name in section.__pydantic_decorators__.field_validators:
+            validators.setdefault(name, []).append(section.__name__)
+    assert {name: who for name, who in validators.items() if len(who) > 1} == {}
+
+
+def test_public_report_follows_the_sections(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = [f"AETHER_{name.upper()}" for section in SECTIONS for name in section.model_fields]
+    assert list(load_settings().public_report()) == expected
+    monkeypatch.setenv("AETHER_TDA_CONCURRENCY", "3")
+    by_section = load_settings(port=9000).report_by_section()
+    assert list(by_section) == [section.heading for section in SECTIONS]
+    assert by_section[TdaSettings.heading]["AETHER_TDA_CONCURRENCY"] == 3
+    assert [key for report in by_section.values() for key in report] == expected
+
+
+def test_a_section_reads_its_own_variables_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "aether.toml").write_text("tda_max_items_per_feed = 7\nport = 9000\n")
+    monkeypatch.setenv("AETHER_HOME", str(tmp_path))
+    monkeypatch.setenv("AETHER_TDA_CONCURRENCY", "3")
+    tda = TdaSettings()
+    assert (tda.tda_concurrency, tda.tda_max_items_per_feed) == (3, 7)
+    assert not hasattr(tda, "port")

@@ -3,10 +3,17 @@ set_error for handlers, and what workers may run."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from aether.agents import registry
-from aether.config import Settings
+from aether.agents.config import AgentConfig
+from aether.agents.publishing.config import YoutubeConfig
+from aether.config import SECTIONS, PswaSettings, Settings
 from aether.db.pool import AsyncDatabase
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.security import credentials
@@ -20,7 +27,7 @@ async def test_create_list_show_update_and_delete(adb: AsyncDatabase) -> None:
         await registry.create_agent(conn, name="bot", type="telegram", config={"chat_ids": ["@aether_news", -1001]})
     assert created.status == "inactive" and created.config == {"privacy_status": "unlisted", "default_tags": ["news"]}
     effective = created.effective_config()
-    assert isinstance(effective, registry.YoutubeConfig) and effective.category_id == "22"
+    assert isinstance(effective, YoutubeConfig) and effective.category_id == "22"
 
     async with adb.transaction(actor="user:1") as conn:
         assert [a.name for a in await registry.list_agents(conn)] == ["bot", "yt-main"]
@@ -155,4 +162,35 @@ def test_every_type_has_a_schema() -> None:
     for agent_type in registry.AGENT_TYPES:
         schema = registry.config_schema(agent_type)
         assert schema["type"] == "object" and schema["additionalProperties"] is False
-        registry.CONFIG_MODELS[agent_type].model_validate({})  # every setting has a default
+        registry.TYPES[agent_type].config.model_validate({})  # every setting has a default
+
+
+def test_every_type_names_its_settings_section() -> None:
+    assert list(registry.TYPES) == list(registry.AGENT_TYPES)
+    for name, kind in registry.TYPES.items():
+        assert kind.name == name and issubclass(kind.config, AgentConfig)
+        assert kind.settings is None or kind.settings in SECTIONS, name
+        assert set(kind.variables()) <= {f"AETHER_{field.upper()}" for field in Settings.model_fields}, name
+    assert registry.TYPES["pswa"].settings is PswaSettings
+    assert "AETHER_SCRIPT_WRITER" in registry.TYPES["pswa"].variables()
+    assert registry.TYPES["orchestrator"].variables() == ()
+
+
+AGENTS = Path(registry.__file__).parent
+
+
+@pytest.mark.parametrize("module", sorted(AGENTS.glob("*/config.py")), ids=lambda path: path.parent.name)
+def test_config_models_are_leaf_modules(module: Path) -> None:
+    tree = ast.parse(module.read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {name for name in imported if name.startswith("aether")} <= {"aether.agents.config"}
+
+
+def test_the_registry_is_light_to_import() -> None:
+    code = "import sys, aether.agents.registry; print(' '.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(run.stdout.split())
+    handlers = {m for m in loaded if m.startswith("aether.agents.") and m.count(".") == 3 and not m.endswith(".config")}
+    assert handlers == set()
+    assert {"numpy", "PIL", "feedparser", "trafilatura", "piper", "fastapi", "httpx"} & loaded == set()

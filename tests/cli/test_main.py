@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from aether.config import SECTIONS
 from tests.support import run_aether
 
 
@@ -37,6 +38,26 @@ def test_config_masks_passwords(tmp_path: Path) -> None:
     assert report["AETHER_DATABASE_URL"] == "postgresql://bob:****@db.example:5432/aether"
     assert report["AETHER_POOL_MAX_SIZE"] == 20
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_config_keys_keep_the_order_of_the_sections(tmp_path: Path) -> None:
+    expected = [f"AETHER_{name.upper()}" for section in SECTIONS for name in section.model_fields]
+    plain = run_aether(["config", "--json"], _clean_env(AETHER_HOME=str(tmp_path)))
+    assert plain.returncode == 0, plain.stderr
+    assert list(json.loads(plain.stdout)) == expected
+    # values set from the environment and the TOML file do not move their keys
+    (tmp_path / "aether.toml").write_text("video_fps = 12\n")
+    env = _clean_env(AETHER_HOME=str(tmp_path), AETHER_SMTP_FROM="x@example.org", AETHER_PORT="9001")
+    configured = run_aether(["config", "--json"], env)
+    assert configured.returncode == 0, configured.stderr
+    report = json.loads(configured.stdout)
+    assert list(report) == expected and (report["AETHER_VIDEO_FPS"], report["AETHER_PORT"]) == (12, 9001)
+    # the text form prints the same names, under one heading per section, in the same order
+    text = run_aether(["config"], env)
+    assert text.returncode == 0, text.stderr
+    lines = [line for line in text.stdout.splitlines() if line]
+    assert [line[2:] for line in lines if line.startswith("# ")] == [section.heading for section in SECTIONS]
+    assert [line.split()[0] for line in lines if not line.startswith("# ")] == expected
 
 
 def test_malformed_database_url_exits_non_zero_with_the_rule() -> None:

@@ -28,6 +28,9 @@ def test_agents_credentials_and_audit_from_the_command_line(cli_env: dict[str, s
     _ok(["agents", "enable", "writer"], cli_env)
     agents = json.loads(_ok(["agents", "list", "--json"], cli_env))
     assert [(a["name"], a["status"], a["config"]) for a in agents] == [("writer", "active", {"target_minutes": 5.0})]
+    shown = json.loads(_ok(["agents", "show", "writer", "--json"], cli_env))
+    assert shown["effective_config"]["target_minutes"] == 5.0 and shown["effective_config"]["writer"] is None
+    assert "AETHER_SCRIPT_WRITER" in shown["settings"] and "AETHER_TDA_CONCURRENCY" not in shown["settings"]
 
     out = _ok(
         ["credentials", "add", "--agent", "writer", "--platform", "openai", "--key", "api_key"],

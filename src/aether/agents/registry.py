@@ -1,9 +1,11 @@
 """The agents registry: every agent of the network, its validated configuration and its status.
 
 Types: the seed's `youtube`, `telegram`, `music`, `orchestrator` and the content agents `tda`, `sca`,
-`pswa`, `iga`, `vfa`, `video`. `config` is validated against the pydantic model of the agent's type
-(unknown keys are refused, so a typo never goes unnoticed); only the keys given are stored, and
-`effective_config()` fills in the defaults.
+`pswa`, `iga`, `vfa`, `video`. `TYPES` composes each one as an `AgentType`: the pydantic model of its
+`config` (declared in the agent's package, `aether.agents.<agent>.config`) and the settings section of
+`aether.config` holding its AETHER_* settings. `config` is validated against the type's model (unknown keys
+are refused, so a typo never goes unnoticed); only the keys given are stored, and `effective_config()`
+fills in the defaults. This module imports no handler module and no heavy dependency.
 
 Status is `inactive`, `active` or `error` (with a reason). Workers run tasks only for agents that may run
 (`may_run`: active, or not registered at all, so a fresh installation works before anyone registers
@@ -21,12 +23,32 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import ValidationError
 
+from aether.agents.config import AgentConfig, OrchestratorConfig
+from aether.agents.iga.config import IgaConfig
+from aether.agents.music.config import MusicConfig
+from aether.agents.pswa.config import PswaConfig
+from aether.agents.publishing.config import TelegramConfig, YoutubeConfig
+from aether.agents.sca.config import ScaConfig
+from aether.agents.tda.config import TdaConfig
+from aether.agents.vfa.config import VfaConfig
+from aether.agents.video.config import VideoConfig
+from aether.config import (
+    ImagesSettings,
+    MusicSettings,
+    PswaSettings,
+    PublishingSettings,
+    ScaSettings,
+    Section,
+    TdaSettings,
+    VideoSettings,
+    VoiceSettings,
+)
 from aether.db import AsyncConnection, AsyncDatabase, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
 
@@ -38,143 +60,73 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 REASON_MAX = 2000
 
 
-# ---- configuration schemas, one per type --------------------------------------------------------
+# ---- the types: each one's config model and settings section -------------------------------------
 
 
-class AgentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+@dataclass(frozen=True)
+class AgentType:
+    """A type of agent: the model its `config` is validated against and the settings section holding its
+    AETHER_* settings (None where it has none)."""
+
+    name: str
+    config: type[AgentConfig]
+    settings: type[Section] | None
+
+    def validate(self, config: Any) -> dict[str, Any]:
+        """The config as stored: validated against the model, only the keys given (normalised)."""
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise ValidationFailed(f"config must be a JSON object (got {type(config).__name__})", field="config")
+        try:
+            parsed = self.config.model_validate(config)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"] if not _union_tag(part))
+            message = str(first["msg"]).removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                allowed = ", ".join(self.config.model_fields)
+                message = f"is not a setting of a {self.name} agent (settings: {allowed})"
+            raise ValidationFailed(f"config.{where}: {message}", field=f"config.{where}") from None
+        dumped: dict[str, Any] = parsed.model_dump(mode="json", exclude_unset=True)
+        return dumped
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema of the config (for the admin page and API clients)."""
+        return self.config.model_json_schema()
+
+    def variables(self) -> tuple[str, ...]:
+        """The AETHER_* settings of this type (its settings section's)."""
+        return () if self.settings is None else self.settings.variables()
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class YoutubeConfig(AgentConfig):
-    channel_id: str | None = Field(None, min_length=1, max_length=100)
-    privacy_status: Literal["private", "unlisted", "public"] = "private"
-    category_id: str = Field("22", pattern=r"^\d{1,4}$")
-    playlist_id: str | None = Field(None, min_length=1, max_length=100)
-    default_tags: list[Tag] = Field(default_factory=list, max_length=30)
-    made_for_kids: bool = False
-    notify_subscribers: bool = True
-    title_template: str | None = Field(None, min_length=1, max_length=200)
-
-
-CHAT_ID = re.compile(r"^(@[A-Za-z0-9_]{5,64}|-?\d{1,20})$")
-
-
-class TelegramConfig(AgentConfig):
-    chat_ids: list[int | str] = Field(default_factory=list, max_length=100)
-    parse_mode: Literal["HTML", "MarkdownV2", "Markdown"] | None = "HTML"
-    send_audio: bool = True
-    disable_notification: bool = False
-    caption_template: str | None = Field(None, min_length=1, max_length=1024)
-
-    @field_validator("chat_ids")
-    @classmethod
-    def _chat_ids(cls, value: list[int | str]) -> list[int | str]:
-        for chat in value:
-            if isinstance(chat, str) and not CHAT_ID.match(chat):
-                raise ValueError(f"{chat!r} is not a chat id (a number) or an @channel name")
-        return value
-
-
-class MusicConfig(AgentConfig):
-    bed: str | None = Field(None, min_length=1, max_length=500, description="Music bed: object URI or file path.")
-    bed_gain_db: float = Field(-18.0, ge=-60, le=0)
-    duck_db: float = Field(-12.0, ge=-60, le=0)
-    intro_seconds: float = Field(4.0, ge=0, le=60)
-    outro_seconds: float = Field(4.0, ge=0, le=60)
-    style: str | None = Field(None, min_length=1, max_length=100)
-
-
-class OrchestratorConfig(AgentConfig):
-    max_concurrent_workflows: int = Field(4, ge=1, le=1000)
-    default_workflow: str = Field("podcast", min_length=1, max_length=100)
-    step_timeout_s: float | None = Field(None, gt=0, le=86400)
-
-
-class TdaConfig(AgentConfig):
-    feeds: list[HttpUrl] = Field(default_factory=list, max_length=500)
-    max_topics: int = Field(10, ge=1, le=100)
-    keywords: list[Tag] = Field(default_factory=list, max_length=100)
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]] = Field(
-        default_factory=list, max_length=20
+TYPES: dict[str, AgentType] = {
+    kind.name: kind
+    for kind in (
+        AgentType("youtube", YoutubeConfig, PublishingSettings),
+        AgentType("telegram", TelegramConfig, PublishingSettings),
+        AgentType("music", MusicConfig, MusicSettings),
+        AgentType("orchestrator", OrchestratorConfig, None),
+        AgentType("tda", TdaConfig, TdaSettings),
+        AgentType("sca", ScaConfig, ScaSettings),
+        AgentType("pswa", PswaConfig, PswaSettings),
+        AgentType("iga", IgaConfig, ImagesSettings),
+        AgentType("vfa", VfaConfig, VoiceSettings),
+        AgentType("video", VideoConfig, VideoSettings),
     )
-    fetch_articles: bool | None = None
-
-
-class ScaConfig(AgentConfig):
-    snippets_per_topic: int = Field(3, ge=1, le=20)
-    max_words: int = Field(150, ge=20, le=2000)
-    summarizer: Literal["auto", "extractive", "llm"] | None = None
-
-
-class Host(AgentConfig):
-    name: str = Field(min_length=1, max_length=50)
-    persona: str = Field("", max_length=500)
-
-
-class PswaConfig(AgentConfig):
-    target_minutes: float = Field(10.0, ge=1, le=180)
-    words_per_minute: int | None = Field(None, ge=60, le=300)
-    language: str | None = Field(None, min_length=2, max_length=16)
-    hosts: list[Host] | None = Field(None, min_length=1, max_length=4)
-    writer: Literal["auto", "offline", "llm"] | None = None
-    llm_model: str | None = Field(None, min_length=1, max_length=200)
-
-
-class IgaConfig(AgentConfig):
-    width: int = Field(1400, ge=256, le=4096)
-    height: int = Field(1400, ge=256, le=4096)
-    style: str | None = Field(None, min_length=1, max_length=200)
-    engine: Literal["procedural", "api"] = "procedural"
-
-
-AudioFormat = Literal["mp3", "opus"]
-
-
-class VfaConfig(AgentConfig):
-    voice: str | None = Field(None, min_length=1, max_length=200)
-    length_scale: float = Field(1.0, ge=0.5, le=2.0)
-    loudness_lufs: float = Field(-16.0, ge=-30, le=-10)
-    formats: list[AudioFormat] = Field(default_factory=lambda: list[AudioFormat](["mp3"]), min_length=1, max_length=2)
-    sample_rate: int | None = Field(None, ge=8000, le=96000)
-
-    @field_validator("formats")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("formats must not repeat")
-        return value
-
-
-class VideoConfig(AgentConfig):
-    width: int = Field(1920, ge=320, le=3840)
-    height: int = Field(1080, ge=240, le=2160)
-    fps: int = Field(30, ge=1, le=60)
-    codec: Literal["h264", "vp9"] = "h264"
-    waveform: bool = True
-
-
-CONFIG_MODELS: dict[str, type[AgentConfig]] = {
-    "youtube": YoutubeConfig,
-    "telegram": TelegramConfig,
-    "music": MusicConfig,
-    "orchestrator": OrchestratorConfig,
-    "tda": TdaConfig,
-    "sca": ScaConfig,
-    "pswa": PswaConfig,
-    "iga": IgaConfig,
-    "vfa": VfaConfig,
-    "video": VideoConfig,
 }
-AGENT_TYPES = tuple(CONFIG_MODELS)
+AGENT_TYPES = tuple(TYPES)
+
+
+def get_type(agent_type: str) -> AgentType:
+    kind = TYPES.get(agent_type)
+    if kind is None:
+        raise ValidationFailed(f"type must be one of {', '.join(AGENT_TYPES)} (got {agent_type!r})", field="type")
+    return kind
 
 
 def check_type(agent_type: str) -> str:
-    if agent_type not in CONFIG_MODELS:
-        raise ValidationFailed(f"type must be one of {', '.join(AGENT_TYPES)} (got {agent_type!r})", field="type")
-    return agent_type
+    return get_type(agent_type).name
 
 
 def check_name(name: str) -> str:
@@ -202,23 +154,7 @@ def check_status(status: str, reason: str | None) -> tuple[str, str | None]:
 
 def validate_config(agent_type: str, config: Any) -> dict[str, Any]:
     """The config as stored: validated against the type's model, only the keys given (normalised)."""
-    model = CONFIG_MODELS[check_type(agent_type)]
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise ValidationFailed(f"config must be a JSON object (got {type(config).__name__})", field="config")
-    try:
-        parsed = model.model_validate(config)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"] if not _union_tag(part))
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            allowed = ", ".join(model.model_fields)
-            message = f"is not a setting of a {agent_type} agent (settings: {allowed})"
-        raise ValidationFailed(f"config.{where}: {message}", field=f"config.{where}") from None
-    dumped: dict[str, Any] = parsed.model_dump(mode="json", exclude_unset=True)
-    return dumped
+    return get_type(agent_type).validate(config)
 
 
 def _union_tag(part: str | int) -> bool:
@@ -228,7 +164,7 @@ def _union_tag(part: str | int) -> bool:
 
 def config_schema(agent_type: str) -> dict[str, Any]:
     """The JSON schema of a type's config (for the admin page and API clients)."""
-    return CONFIG_MODELS[check_type(agent_type)].model_json_schema()
+    return get_type(agent_type).schema()
 
 
 # ---- the registry -------------------------------------------------------------------------------
@@ -260,12 +196,16 @@ class Agent:
             updated_at=row["updated_at"],
         )
 
+    @property
+    def agent_type(self) -> AgentType:
+        kind = TYPES.get(self.type)
+        if kind is None:
+            raise ValidationFailed(f"agent {self.name} has the unknown type {self.type!r}", field="type")
+        return kind
+
     def effective_config(self) -> AgentConfig:
         """The config with every default filled in (the typed model of this agent's type)."""
-        model = CONFIG_MODELS.get(self.type)
-        if model is None:
-            raise ValidationFailed(f"agent {self.name} has the unknown type {self.type!r}", field="type")
-        return model.model_validate(self.config)
+        return self.agent_type.config.model_validate(self.config)
 
     def to_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -414,7 +354,7 @@ async def _set_error(conn: AsyncConnection, agent: str, reason: str) -> None:
     row = await (await conn.execute(Q.set_status, {"name": agent, "status": status, "reason": why})).fetchone()
     if row is not None:
         return
-    if agent in CONFIG_MODELS:
+    if agent in TYPES:
         await conn.execute(Q.insert_agent, {"name": agent, "type": agent, "status": status, "config": Jsonb({})})
         await conn.execute(Q.set_status, {"name": agent, "status": status, "reason": why})
         return

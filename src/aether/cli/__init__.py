@@ -68,14 +68,17 @@ def _root(
 
 @app.command()
 def config(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
-    """Print the effective configuration (every AETHER_* setting), secrets masked."""
-    report = get_settings().public_report()
+    """Print the effective configuration (every AETHER_* setting), section by section, secrets masked."""
+    settings = get_settings()
     if as_json:
-        print(json.dumps(report))
+        print(json.dumps(settings.public_report()))
         return
-    width = max(len(k) for k in report)
-    for key, value in report.items():
-        print(f"{key:<{width}}  {'' if value is None else value}")
+    sections = settings.report_by_section()
+    width = max(len(key) for report in sections.values() for key in report)
+    for index, (heading, report) in enumerate(sections.items()):
+        print(("\n" if index else "") + f"# {heading}")
+        for key, value in report.items():
+            print(f"{key:<{width}}  {'' if value is None else value}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -50,10 +50,11 @@ def agents_list(
 
 @app.command("show")
 def agents_show(name: str, as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
-    """Show one agent with its effective configuration (defaults filled in)."""
+    """Show one agent with its effective configuration (defaults filled in) and its type's AETHER_* settings."""
     agent = in_transaction(actor=cli_actor(), work=lambda conn: registry.get_agent(conn, name))
     data = agent.to_dict()
     data["effective_config"] = agent.effective_config().model_dump(mode="json")
+    data["settings"] = list(agent.agent_type.variables())
     if as_json:
         print(json.dumps(data))
         return

@@ -1,0 +1,39 @@
+"""The gateway (web app and API): sessions, logins, request bodies and its in-memory caches."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from aether.config.base import Section
+
+
+class GatewaySettings(Section):
+    heading = "Gateway"
+
+    session_ttl_hours: float = Field(
+        336.0, gt=0, le=24 * 365, description="Hours a login session lives without use (renewed on every use)."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the API accepts; larger ones get 413."
+    )
+    session_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Seconds a gateway process trusts a checked session token (0 = check every time); "
+        "logouts and changes reach every process at once through LISTEN/NOTIFY.",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins per email and address within the window before 429."
+    )
+    login_window_seconds: int = Field(900, ge=1, description="Window for counting failed logins, in seconds.")
+    list_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Seconds a gateway process serves a rendered page of a show's episode list from memory at most "
+        "(0 = off); any change to the show's episodes drops it at once through LISTEN/NOTIFY.",
+    )
+    feed_cache_seconds: float = Field(
+        5.0, ge=0, le=3600, description="Seconds a generated RSS feed is served from memory before re-checking."
+    )
