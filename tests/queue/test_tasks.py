@@ -118,12 +118,6 @@ def test_a_plugin_that_is_missing_or_has_no_blueprint_is_a_config_error(module: 
         wiring.tasks([module])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug (minor): load_plugins turns only ImportError into ConfigError; a relative module name (a typo "
-    "such as '.plugins') makes importlib raise TypeError, which escapes as a traceback",
-)
 def test_a_relative_module_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         load_plugins([".plugins"])

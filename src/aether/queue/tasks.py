@@ -148,7 +148,7 @@ def load_plugins(modules: Iterable[str]) -> Blueprint:
     for name in modules:
         try:
             module = importlib.import_module(name)
-        except ImportError as exc:
+        except (ImportError, TypeError, ValueError) as exc:  # a missing module, or a name that is not one
             raise ConfigError(
                 f"AETHER_WORKER_HANDLER_MODULES: cannot import {name!r}: {exc}", field="AETHER_WORKER_HANDLER_MODULES"
             ) from exc

@@ -176,11 +176,12 @@ def test_the_key_covers_the_writer_model_prompt_and_speaking_rate(plain_settings
     assert len(keys) == 5
 
 
-def test_the_key_leaves_out_the_snippets_source_lists(plain_settings: Settings) -> None:
+def test_the_key_includes_the_snippets_source_lists(plain_settings: Settings) -> None:
+    """A writer may cite a snippet's listed sources, so two requests that differ there differ in key."""
     with_sources = _request(plain_settings)
     for s in with_sources.snippets:
         s.sources = [{"url": "https://listed.example/", "title": "Listed", "fetched_at": "today"}]
-    assert _key(with_sources) == _key(_request(plain_settings))
+    assert _key(with_sources) != _key(_request(plain_settings))
 
 
 def test_the_topic_hash_is_the_stories_not_the_rest(plain_settings: Settings) -> None:
@@ -192,12 +193,6 @@ def test_the_topic_hash_is_the_stories_not_the_rest(plain_settings: Settings) ->
     assert topic_hash(other) != topic_hash(req) and re.fullmatch(r"[0-9a-f]{64}", topic_hash(req))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: the offline writer reads a snippet's `sources` (the URL of a summary-only snippet's sentences) "
-    "but cache_key leaves `sources` out, so a request with other sources gets the cached script of the first",
-)
 async def test_a_cached_script_never_cites_sources_the_request_does_not_have(
     adb: AsyncDatabase, settings: Settings
 ) -> None:

@@ -52,7 +52,7 @@ def topic_hash(request: ScriptRequest) -> str:
 
 
 def cache_key(request: ScriptRequest, *, writer: str, model: str | None, prompt_version: str) -> str:
-    inputs = request.model_dump(mode="json", exclude={"snippets": {"__all__": {"sources"}}})
+    inputs = request.model_dump(mode="json")  # all of it: a writer may read any part (e.g. a snippet's sources)
     return _digest({"inputs": inputs, "writer": writer, "model": model, "prompt_version": prompt_version})
 
 
