@@ -23,6 +23,8 @@ def samples_dir() -> Path:
 
 
 DEMO_EMAIL = "demo@aether.invalid"
+# What the demo episode is about: a subject the bundled sample articles cover, so it finds its stories.
+DEMO_TOPIC = "Small language models that run on ordinary laptops"
 DEMO_SLUG = "aether-demo"
 
 
@@ -63,7 +65,7 @@ async def ensure_demo_content(db: AsyncDatabase, settings: Settings) -> str | No
             explicit_slug=DEMO_SLUG,
         )
         body = EpisodeIn(
-            topic="How autonomous content agents turn news into a podcast",
+            topic=DEMO_TOPIC,
             title="Welcome to Aether",
             description="The first episode of the demo show: how Aether's agents work together.",
             episode_minutes=2,

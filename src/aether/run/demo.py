@@ -32,7 +32,7 @@ from aether.errors import AetherError
 from aether.idempotency import run_once
 from aether.orchestrator import get_workflow_state, start_workflow
 from aether.podcasts import workflow
-from aether.podcasts.demo import samples_dir
+from aether.podcasts.demo import DEMO_TOPIC, samples_dir
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run import wiring
 from aether.run.hooks import HOOKS
@@ -119,9 +119,11 @@ async def run_demo(
     try:
         with sample_server() as feed_url:
             params = {
-                "topic": topic,
+                "topic": DEMO_TOPIC,
                 "title": topic,
                 "sources": [feed_url],
+                "urls": [],
+                "show_title": settings.script_show_title,
                 "hosts": [h["name"] for h in settings.script_hosts],
                 "language": settings.script_language,
                 "episode_minutes": minutes,
