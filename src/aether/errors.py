@@ -235,6 +235,30 @@ class PermanentError(AetherError):
     code = "permanent"
 
 
+class NoMaterial(PermanentError):
+    """Nothing in the sources can make this episode."""
+
+    code = "no_material"
+
+
+class NoSources(NoMaterial):
+    """The show has no sources and none were given with the episode."""
+
+    code = "no_sources"
+
+
+class SourcesFailed(NoMaterial):
+    """None of the sources answered."""
+
+    code = "sources_failed"
+
+
+class NoMatchingStory(NoMaterial):
+    """No story in the sources matches the topic."""
+
+    code = "no_matching_story"
+
+
 class TaskCancelled(AetherError):
     """The task was cancelled."""
 

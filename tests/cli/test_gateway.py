@@ -52,7 +52,15 @@ def test_api_workers_share_the_port_and_are_restarted(cli_env: dict[str, str]) -
     parent = psutil.Process(process.pid)
 
     def workers() -> list[psutil.Process]:
-        return [p for p in parent.children() if "spawn" in " ".join(p.cmdline())]
+        """The live worker processes (a killed one is a zombie until the supervisor reaps it)."""
+        found = []
+        for p in parent.children():
+            try:
+                if "spawn" in " ".join(p.cmdline()):
+                    found.append(p)
+            except (psutil.ZombieProcess, psutil.NoSuchProcess):
+                continue
+        return found
 
     def serving(pids: set[int]) -> bool:
         """Every worker in `pids` holds a listening socket on the port."""

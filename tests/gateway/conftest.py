@@ -116,7 +116,13 @@ def register(client: httpx.Client, email: str | None = None, password: str = "co
 
 
 def create_show(client: httpx.Client, auth: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    body = {"title": "Test Show", "description": "About tests", "author": "Tester", **fields}
+    body = {
+        "title": "Test Show",
+        "description": "About tests",
+        "author": "Tester",
+        "sources": ["https://feeds.example.org/tests.xml"],  # an episode needs a source to read
+        **fields,
+    }
     r = client.post("/v1/shows", json=body, headers=auth["headers"])
     assert r.status_code == 201, r.text
     show: dict[str, Any] = r.json()["show"]

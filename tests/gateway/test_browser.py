@@ -10,13 +10,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
-from aether.run.demo import sample_server
 from tests.gateway.conftest import Gateway, start_gateway
 from tests.gateway.smtp import Inbox
 from tests.support import wait_for
@@ -91,7 +92,7 @@ def test_register_create_listen_subscribe(
     inbox, _ = smtp_server
     ARTIFACTS.mkdir(exist_ok=True)
     email = f"browser-{uuid.uuid4().hex[:6]}@example.org"
-    with sample_server() as feed_url, sync_playwright() as p:
+    with nullcontext(SAMPLES_FEED) as feed_url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.set_default_timeout(30_000)
@@ -111,7 +112,7 @@ def test_register_create_listen_subscribe(
         page.screenshot(path=str(ARTIFACTS / "browser-1-show.png"), full_page=True)
 
         page.click("text=New episode")
-        page.fill("#topic", "Why podcasts still use RSS")
+        page.fill("#topic", "Balcony solar panels for renters")
         page.click("#episode-form button[type=submit]")
         expect(page.locator("#progress")).to_be_visible()
         expect(page.locator("#progress-done")).to_be_visible(timeout=280_000)

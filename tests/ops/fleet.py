@@ -235,7 +235,7 @@ def start_episode(
 ) -> dict[str, Any]:
     """POST an episode (one minute, no video) with an idempotency key; returns the 202 body."""
     body = {
-        "topic": f"{title}: news from the sample feed",
+        "topic": "Small language models on laptops",  # a story of the sample feed
         "title": title,
         "hosts": hosts,
         "episode_minutes": 1,

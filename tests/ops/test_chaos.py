@@ -15,6 +15,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,13 @@ import uvicorn
 from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
 
+from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import AsyncDatabase
 from aether.errors import DatabaseUnavailable
 from aether.gateway.app import create_app
 from aether.gateway.errors import http_status
-from aether.run.demo import sample_server
 from aether.run.hooks import HOOKS
 from tests.ops import fleet
 from tests.support import wait_for
@@ -115,7 +116,7 @@ def test_postgres_restart_mid_run_loses_nothing_and_the_gateway_answers_503(
 ) -> None:
     server = EmbeddedServer(embedded_home)
     url = server.url()
-    with fleet.smtp_inbox() as (inbox, smtp_port), sample_server() as feed_url:
+    with fleet.smtp_inbox() as (inbox, smtp_port), nullcontext(SAMPLES_FEED) as feed_url:
         env = fleet.base_env(AETHER_HOME=str(embedded_home), AETHER_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}")
         with fleet.fleet(env, tmp_path / "logs") as procs:
             api, api_url = procs.api()

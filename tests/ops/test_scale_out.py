@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import load_settings
 from aether.db.pool import connect
 from aether.queue import NewTask, enqueue_sync
-from aether.run.demo import sample_server
 from tests.ops import fleet
 from tests.queue.handlers_for_tests import AGENT, TABLES_SQL
 from tests.support import run_aether, wait_for
@@ -70,7 +71,7 @@ def _all_completed(dsn: str, ids: list[int], procs: fleet.Fleet) -> bool:
 def test_two_workers_and_the_gateway_share_the_work(external_dsn: str, tmp_path: Path) -> None:
     _prepare(external_dsn)
     env = fleet.base_env(AETHER_DATABASE_URL=external_dsn)
-    with fleet.fleet(env, tmp_path / "logs") as procs, sample_server() as feed_url:
+    with fleet.fleet(env, tmp_path / "logs") as procs, nullcontext(SAMPLES_FEED) as feed_url:
         _, api_url = procs.api()
         procs.worker("worker-1", "--handlers", HANDLERS)
         procs.worker("worker-2", "--handlers", HANDLERS)

@@ -54,6 +54,7 @@ async def make_show(db: AsyncDatabase, **columns: Any) -> dict[str, Any]:
         "title": "The Test Show",
         "author": "Ada Tester",
         "description": "A show made by tests.",
+        "sources": ["https://feeds.example.org/tests.xml"],  # an episode needs a source to read
         **columns,
     }
     params = {k: Jsonb(v) if k in ("hosts", "sources", "targets") else v for k, v in values.items()}
@@ -67,11 +68,13 @@ async def make_show(db: AsyncDatabase, **columns: Any) -> dict[str, Any]:
 class WorkerThread:
     """An in-process worker in a thread of its own (its own event loop), so tests wait on it with
     tests.queue.helpers.until: the real handlers of publishing (release, telegram, youtube, websub) and the
-    media steps' stand-ins (or the real media handlers, `real_media`)."""
+    media steps' stand-ins (or the real media handlers, `real_media`); with `real_content` the real
+    discovery, snippets and script steps."""
 
-    def __init__(self, settings: Settings, *, real_media: bool = False) -> None:
+    def __init__(self, settings: Settings, *, real_media: bool = False, real_content: bool = False) -> None:
         self.settings = settings
         self.real_media = real_media
+        self.real_content = real_content
         self.worker: Worker | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = threading.Event()
@@ -90,6 +93,8 @@ class WorkerThread:
         media = media_standins.handlers()
         if self.real_media:
             media = {t: real[t] for t in media}
+        if self.real_content:
+            media |= {t: real[t] for t in ("tda.gather", "sca.snippets", "pswa.write_script")}
         publishing = ("publish.release", "telegram.publish", "youtube.publish", "publish.websub")
         handlers = {t: real[t] for t in publishing} | media
         assert self.settings.database_url is not None
@@ -120,8 +125,8 @@ class WorkerThread:
 def worker_thread() -> Iterator[Callable[..., WorkerThread]]:
     started: list[WorkerThread] = []
 
-    def start(settings: Settings, *, real_media: bool = False) -> WorkerThread:
-        started.append(WorkerThread(settings, real_media=real_media).start())
+    def start(settings: Settings, *, real_media: bool = False, real_content: bool = False) -> WorkerThread:
+        started.append(WorkerThread(settings, real_media=real_media, real_content=real_content).start())
         return started[-1]
 
     yield start

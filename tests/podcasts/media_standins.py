@@ -99,7 +99,7 @@ async def video(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 def handlers() -> dict[str, HandlerSpec]:
     specs = {
-        "tda.discover": ("tda", discover),
+        "tda.gather": ("tda", discover),
         "sca.snippets": ("sca", snippets),
         "pswa.write_script": ("pswa", script),
         "iga.cover": ("iga", cover),

@@ -15,6 +15,8 @@ from psycopg.types.json import Jsonb
 
 from aether.config import Settings
 from aether.db import AsyncDatabase
+from aether.errors import ValidationFailed
+from aether.podcasts import shows
 from aether.podcasts.episodes import start_episode
 from aether.podcasts.schedule import (
     discover_feeds,
@@ -139,9 +141,9 @@ async def add_topic(db: AsyncDatabase, feed: str, title: str, score: float, crea
         (feed,),
     )
     topic = await db.fetch_one(
-        "INSERT INTO topics_snippets (type, title, summary, relevance_score, created_at)"
-        " VALUES ('topic', %s, %s, %s, %s) RETURNING id",
-        (title, f"About {title}.", score, created),
+        "INSERT INTO topics_snippets (type, title, summary, relevance_score, created_at, source_ids)"
+        " VALUES ('topic', %s, %s, %s, %s, ARRAY[%s]) RETURNING id",
+        (title, f"About {title}.", score, created, source["id"] if source else None),
     )
     assert source is not None and topic is not None
     await db.execute(
@@ -250,3 +252,28 @@ async def test_a_scheduled_episode_is_made_and_published_end_to_end(
         assert sent.method == "sendAudio" and sent.chat_id == "@news" and int(sent.fields["duration"]) > 10
         assert sent.files["audio"][2][:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
         assert hub.pings == [[f"https://pod.example/shows/{show['slug']}/feed.xml"]]
+
+
+async def test_a_scheduled_show_reads_only_its_own_sources(db: AsyncDatabase, tick_settings: Settings) -> None:
+    """Another user's feed holds a fresh topic; a scheduled show never picks it, and without sources of its
+    own it cannot even be scheduled."""
+    mine, theirs = "https://feeds.example.org/mine.xml", "https://feeds.example.org/theirs.xml"
+    show = await make_show(db, schedule="* * * * *", sources=[mine])
+    await add_topic(db, theirs, "A private story of another user", 0.9, await db_now(db) - timedelta(hours=1))
+    async with db.connection() as conn:
+        assert await pick_topics(conn, show["id"], [mine]) == []
+        assert await pick_topics(conn, show["id"], []) == []
+    own = await add_topic(db, mine, "A story of my own feed", 0.5, await db_now(db) - timedelta(hours=1))
+    async with db.connection() as conn:
+        assert [t["id"] for t in await pick_topics(conn, show["id"], [mine])] == [own]
+
+    async with db.transaction() as conn:
+        with pytest.raises(ValidationFailed) as refused:
+            await shows.create_show(
+                conn,
+                show["user_id"],
+                {"title": "Unfed", "schedule": "0 6 * * *", "sources": []},
+                base_url="https://pod.example",
+                explicit_slug=None,
+            )
+    assert refused.value.field == "schedule"

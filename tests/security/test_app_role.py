@@ -11,7 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -290,11 +290,11 @@ def test_database_role_none_keeps_the_urls_user(cli_env: dict[str, str], sync_co
 def test_a_whole_episode_is_made_and_published_under_the_app_role(
     cli_env: dict[str, str], sync_conn: Connection
 ) -> None:
-    from aether.run.demo import sample_server
+    from aether.agents.tda.fetch import SAMPLES_FEED
 
     env = {**cli_env, **QUICK}
     with (
-        sample_server() as feed_url,
+        nullcontext(SAMPLES_FEED) as feed_url,
         spawned(["worker", "--handlers", "aether.podcasts.notifications"], env),
         gateway(env) as client,
     ):
@@ -305,7 +305,7 @@ def test_a_whole_episode_is_made_and_published_under_the_app_role(
         show = r.json()["show"]
         r = client.post(
             f"/v1/shows/{show['id']}/episodes",
-            json={"topic": "Least privilege for content agents", "episode_minutes": 1},
+            json={"topic": "Balcony solar panels for renters", "episode_minutes": 1},
             headers={**headers, "X-Idempotency-Key": uuid.uuid4().hex},
         )
         assert r.status_code == 202, r.text

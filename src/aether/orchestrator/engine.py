@@ -293,12 +293,16 @@ async def step_failed(conn: AsyncConnection, task_row: Mapping[str, Any], error:
     workflow = await _lock(conn, step["workflow_id"])
     attempts = _as_int(task_row.get("attempts"))
     cancelled = task_row.get("status") == "cancelled" or (bool(task_row.get("cancel_requested")) and final)
+    last_error = task_row.get("last_error") if isinstance(task_row.get("last_error"), Mapping) else {}
+    assert isinstance(last_error, Mapping)
     details = {
         "message": str(error)[:MAX_ERROR_CHARS],
         "attempt": attempts,
         "final": final,
         "task_id": task_id,
         "kind": "cancelled" if cancelled else "task",
+        "code": last_error.get("code") or ("cancelled" if cancelled else "task_failed"),
+        "reason": str(last_error.get("reason") or error)[:MAX_ERROR_CHARS],
     }
     params = {
         "task_instance_id": step["task_instance_id"],

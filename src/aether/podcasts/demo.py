@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import logging
 import secrets
-from importlib import resources
-from pathlib import Path
 
+from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
 from aether.db import AsyncDatabase
 from aether.podcasts import episodes, shows
 from aether.podcasts.models import EpisodeIn
+from aether.podcasts.plan import public_url
 from aether.security import accounts
 
 log = logging.getLogger(__name__)
 
 
-def samples_dir() -> Path:
-    """The sample feed and articles shipped in aether/samples (the demo show's topic source)."""
-    return Path(str(resources.files("aether").joinpath("samples")))
-
-
 DEMO_EMAIL = "demo@aether.invalid"
+# What the demo episode is about: a subject the bundled sample articles cover, so it finds its stories.
+DEMO_TOPIC = "Small language models that run on ordinary laptops"
 DEMO_SLUG = "aether-demo"
 
 
@@ -43,7 +40,7 @@ async def ensure_demo_content(db: AsyncDatabase, settings: Settings) -> str | No
             user_id = created["id"]
         else:
             user_id = user["id"]
-        base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        base = public_url(settings)
         show = await shows.create_show(
             conn,
             user_id,
@@ -56,14 +53,14 @@ async def ensure_demo_content(db: AsyncDatabase, settings: Settings) -> str | No
                 "category": "Technology",
                 "explicit": False,
                 "hosts": ["Alex", "Sam"],
-                "sources": [f"{base}/samples/feed.xml"],
+                "sources": [SAMPLES_FEED],  # read from the package: any port, offline
                 "schedule": None,
             },
             base_url=base,
             explicit_slug=DEMO_SLUG,
         )
         body = EpisodeIn(
-            topic="How autonomous content agents turn news into a podcast",
+            topic=DEMO_TOPIC,
             title="Welcome to Aether",
             description="The first episode of the demo show: how Aether's agents work together.",
             episode_minutes=2,

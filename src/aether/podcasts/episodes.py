@@ -53,8 +53,12 @@ def episode_params(body: EpisodeIn, preferences: dict[str, Any], show: dict[str,
         "voice": pick("voice", None),
         "voice_speed": pick("voice_speed", 1.0),
         "episode_minutes": pick("episode_minutes", 5),
-        "sources": chosen.get("sources", show.get("sources") or []),
+        "sources": list(show.get("sources") or []),
+        "urls": list(chosen.get("sources") or []),
         "video": body.video,
+        "show_title": show.get("title") or "",
+        "show_author": show.get("author") or "",
+        "show_description": show.get("description") or "",
     }
 
 
@@ -76,6 +80,12 @@ async def start_episode(
     episode_id = uuid.uuid4()
     params = episode_params(body, preferences, show)
     params.update({"show_id": show["id"], "show_slug": show["slug"], "episode_id": str(episode_id)})
+    if not params["sources"] and not params["urls"] and not topic_ids:
+        raise ValidationFailed(
+            "sources: the show has no sources and none were given with the episode; "
+            "add a source to the show or pass sources with the episode",
+            field="sources",
+        )
     try:
         workflow = prepare_start(show, params, settings=settings, topic_ids=topic_ids)
         workflow_id = await start_workflow(conn, workflow, params, user_id=user_id, trigger=trigger)
@@ -303,7 +313,35 @@ async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, 
     out["done_steps"] = done
     out["total_steps"] = len(steps)
     out["finished"] = state["status"] in TERMINAL
+    out["error"] = failure(state)
+    out["warnings"] = warnings(state)
     return out
+
+
+def failure(state: dict[str, Any]) -> dict[str, Any] | None:
+    """Why a failed (or cancelled) workflow ended, for a person: {"step", "code", "message"}."""
+    if state.get("status") not in ("failed", "cancelled"):
+        return None
+    for step in state["steps"]:
+        details = step.get("error_details")
+        if step["status"] in ("failed", "cancelled") and isinstance(details, dict):
+            return {
+                "step": step["step_name"],
+                "code": str(details.get("code") or ("cancelled" if step["status"] == "cancelled" else "task_failed")),
+                "message": str(details.get("reason") or details.get("message") or state.get("error_message") or ""),
+            }
+    code = "cancelled" if state.get("status") == "cancelled" else "failed"
+    return {"step": None, "code": code, "message": str(state.get("error_message") or code)}
+
+
+def warnings(state: dict[str, Any]) -> list[str]:
+    """What the steps said the listener should know (e.g. less material than the minutes asked)."""
+    found: list[str] = []
+    for step in state["steps"]:
+        summary = step.get("output_summary")
+        if isinstance(summary, dict) and isinstance(summary.get("warnings"), list):
+            found.extend(str(w) for w in summary["warnings"] if str(w) not in found)
+    return found
 
 
 def _error_text(details: Any) -> str | None:
@@ -315,17 +353,19 @@ def _error_text(details: Any) -> str | None:
 
 
 async def provenance(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, Any]:
-    """Where the episode came from: its parameters, sources, and which agent made each part."""
+    """Where the episode came from: the topic asked, the sources read (the show's and those given with the
+    episode), every story's relevance to the topic, the stories chosen, and which agent made each part."""
     params = episode.get("params") or {}
     out: dict[str, Any] = {
         "workflow_id": jsonable.value(episode.get("workflow_id")),
         "topic": params.get("topic"),
-        "sources": params.get("sources") or [],
+        "sources": list(dict.fromkeys([*(params.get("sources") or []), *(params.get("urls") or [])])),
+        "relevance": [],
+        "stories": [],
         "steps": [],
     }
     if not episode.get("workflow_id"):
         return out
-
     try:
         state = await get_workflow_state(conn, str(episode["workflow_id"]))
     except NotFound:
@@ -334,9 +374,20 @@ async def provenance(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str
         summary = step.get("output_summary") if isinstance(step.get("output_summary"), dict) else {}
         assert isinstance(summary, dict)
         used = {k: v for k, v in summary.items() if k in ("model", "engine", "writer", "voice", "llm_model_used")}
-        for key in ("sources", "urls"):
-            if isinstance(summary.get(key), list):
-                out["sources"] = out["sources"] or summary[key]
+        if step["step_name"] == "discover":
+            out["relevance"] = summary.get("relevance") or []
+            out["material"] = summary.get("material")
+            out["stories"] = [
+                {
+                    "title": t.get("title"),
+                    "relevance": t.get("relevance", t.get("score")),
+                    "sources": [
+                        {k: s.get(k) for k in ("url", "title", "publication", "published_at")}
+                        for s in t.get("sources") or []
+                    ],
+                }
+                for t in summary.get("topics") or []
+            ]
         out["steps"].append(
             {
                 "name": step["step_name"],

@@ -72,9 +72,11 @@ def due_tick(cron: str, fired_at: datetime | None, now: datetime) -> datetime | 
 
 
 async def discover_feeds(db: AsyncDatabase, settings: Settings, feeds: list[str], cpu: CpuRunner | None) -> None:
-    """Read the show's feeds (every enabled source when it names none); failures are logged only."""
+    """Read the show's own feeds (a show without sources reads nothing); failures are logged only."""
+    if not feeds:
+        return
     try:
-        await tda.discover(db, settings, feeds=feeds or None, limit=TOPICS_PER_EPISODE, cpu=cpu)
+        await tda.discover(db, settings, feeds=feeds, limit=TOPICS_PER_EPISODE, cpu=cpu)
     except Exception as exc:  # a broken feed or no feed at all: pick from what is already known
         log.warning("reading the feeds of a scheduled show failed: %s", exc)
 
@@ -107,6 +109,10 @@ async def run_show(db: AsyncDatabase, settings: Settings, show: dict[str, Any], 
     async with db.transaction() as conn:
         cur = await conn.execute(Q.claim_run, {"id": show["id"], "cron": show["schedule"], "tick_at": tick_at})
         if await cur.fetchone() is None:
+            return run
+        if not feeds:
+            run.outcome = "no_sources"
+            log.warning("show %s: scheduled run at %s skipped: the show has no sources", show["id"], tick_at)
             return run
         topics = await pick_topics(conn, show["id"], feeds)
         if not topics:

@@ -12,8 +12,8 @@ UPDATE shows SET schedule_fired_at = %(tick_at)s
 RETURNING id, user_id
 
 -- name: pick_topics
--- The best-ranked topics from the show's feeds (any feed when it names none) discovered since its last
--- episode and covered by none of its episodes (failed ones aside): neither picked for a scheduled
+-- The best-ranked topics from the show's own feeds only (none when it has none: another user's feeds never
+-- reach it), discovered since its last episode and covered by none of its episodes (failed ones aside): neither picked for a scheduled
 -- episode (params.topic_ids) nor written up by an episode's snippets step.
 WITH own AS (
   SELECT id, workflow_id, params, created_at FROM episodes WHERE show_id = %(show_id)s AND status <> 'failed'
@@ -34,8 +34,9 @@ SELECT t.id::text AS id, t.title, t.summary, t.relevance_score, t.created_at
  WHERE t.type = 'topic'
    AND t.created_at > coalesce((SELECT max(created_at) FROM own), '-infinity'::timestamp)
    AND t.id::text NOT IN (SELECT topic_id FROM covered WHERE topic_id IS NOT NULL)
-   AND (cardinality(%(feeds)s::text[]) = 0 OR EXISTS (
-        SELECT 1 FROM feed_items fi JOIN sources src ON src.id = fi.source_id
-         WHERE fi.topic_id = t.id AND (src.url = ANY (%(feeds)s::text[]) OR src.final_url = ANY (%(feeds)s::text[]))))
+   AND cardinality(t.source_ids) > 0
+   AND t.source_ids <@ ARRAY(
+        SELECT src.id FROM sources src
+         WHERE src.url = ANY (%(feeds)s::text[]) OR src.final_url = ANY (%(feeds)s::text[]))
  ORDER BY t.relevance_score DESC NULLS LAST, t.created_at DESC, t.id
  LIMIT %(limit)s

@@ -72,6 +72,7 @@ async def create_show(
     conn: AsyncConnection, user_id: int, fields: dict[str, Any], *, base_url: str, explicit_slug: str | None
 ) -> dict[str, Any]:
     """Insert a show; a slug made from the title gets -2, -3 ... when taken; a chosen slug that is taken is 409."""
+    check_schedule(fields)
     candidates = [explicit_slug] if explicit_slug else _slug_candidates(slugify(fields["title"]))
     for slug in candidates:
         params = {
@@ -105,11 +106,21 @@ async def own_show(conn: AsyncConnection, user_id: int, show_id: int, *, for_upd
     return dict(row)
 
 
+def check_schedule(show: dict[str, Any]) -> None:
+    """A scheduled show reads only its own sources, so it needs some."""
+    if show.get("schedule") and not show.get("sources"):
+        raise ValidationFailed(
+            "a scheduled show needs sources to read its stories from: add sources, or remove the schedule",
+            field="schedule",
+        )
+
+
 async def update_show(conn: AsyncConnection, user_id: int, show_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     current = await own_show(conn, user_id, show_id, for_update=True)
     merged = {**current, **changes}
     if not merged.get("title"):
         raise ValidationFailed("title must not be empty", field="title")
+    check_schedule(merged)
     merged["hosts"] = Jsonb(merged.get("hosts") or [])
     merged["sources"] = Jsonb(merged.get("sources") or [])
     merged["targets"] = Jsonb(stored_targets(merged.get("targets")))

@@ -1,14 +1,15 @@
 """The `podcast_episode` workflow: topics in, a finished episode out.
 
-    discover (tda) ─► snippets (sca) ─► script (pswa) ─┐
+    discover (tda.gather) ─► snippets (sca) ─► script (pswa) ─┐
     cover (iga) ───────────────────────────────────────┼─► voice (vfa) ─► video
     music ─────────────────────────────────────────────┘
 
 Cover art and music start at once, in parallel with discovery; the voice waits for the script, the cover
 (embedded in the tags) and the music; the video waits for the voice. Parameters (what the gateway's
-`POST /v1/podcasts` and `aether demo` pass): `title` (the working title: cover art and music seed),
-`sources` (feed URLs; empty = every enabled source), `hosts`, `language`, `episode_minutes`, `video`
-(false = the video step renders nothing).
+`POST /v1/shows/{id}/episodes` and `aether demo` pass): `topic` (what the episode is about: discovery
+picks the stories about it), `title` (the working title: cover art and music seed), `sources` (the
+show's own sources), `urls` (sources given with this episode), `hosts`, `language`, `episode_minutes`,
+`video` (false = the video step renders nothing).
 
 An episode of a show starts a definition derived from this one by `aether.podcasts.plan`: a `release`
 step and one step per publishing target of the show (Telegram, YouTube, WebSub) after the media, and
@@ -29,9 +30,14 @@ DEFINITION = WorkflowDefinition(
     steps=[
         Step(
             "discover",
-            "tda.discover",
+            "tda.gather",
             "tda",
-            inputs={"feeds": "$params.sources", "limit": 3},
+            inputs={
+                "topic": "$params.topic",
+                "sources": "$params.sources",
+                "urls": "$params.urls",
+                "minutes": "$params.episode_minutes",
+            },
         ),
         Step("snippets", "sca.snippets", "sca", after=["discover"], inputs={"topics": "$steps.discover.topics"}),
         Step(
@@ -44,6 +50,7 @@ DEFINITION = WorkflowDefinition(
                 "minutes": "$params.episode_minutes",
                 "hosts": "$params.hosts",
                 "language": "$params.language",
+                "show_title": "$params.show_title",
             },
         ),
         Step("cover", "iga.cover", "iga", inputs={"title": "$params.title"}),

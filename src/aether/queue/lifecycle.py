@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 TaskRow = dict[str, Any]
 Outcome = Literal["retry", "failed", "cancelled"]
 
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an attempt failed, for a person: the error's code and its message (an AetherError's own),
+    kept in `last_error` beside the technical message."""
+
+    code: str
+    message: str
+
+
 LIMIT_SCAN_FACTOR = 4
 
 
@@ -211,6 +221,7 @@ async def _fail_in_tx(
     tb: str | None,
     outcome: Outcome,
     delay_s: float,
+    reason: Reason | None,
 ) -> TaskRow | None:
     cur = await conn.execute(
         Q.fail,
@@ -222,6 +233,8 @@ async def _fail_in_tx(
             "message": message,
             "traceback": tb,
             "delay_s": delay_s,
+            "code": reason.code if reason else None,
+            "reason": reason.message if reason else None,
         },
     )
     updated = await cur.fetchone()
@@ -241,12 +254,13 @@ async def fail(
     tb: str | None,
     outcome: Outcome,
     delay_s: float,
+    reason: Reason | None = None,
 ) -> TaskRow | None:
     """Record a failed attempt: back to pending after `delay_s` (outcome 'retry' with attempts left),
     or 'failed' / 'cancelled' for good; the claimer's on_fail hooks run in the same transaction. None when the task
     was no longer this worker's (rescued meanwhile)."""
     async with conn.transaction():
-        return await _fail_in_tx(conn, claimer, row, message, tb, outcome, delay_s)
+        return await _fail_in_tx(conn, claimer, row, message, tb, outcome, delay_s, reason)
 
 
 async def rescue(conn: AsyncConnection, *, hooks: Hooks, batch: int = 100) -> list[TaskRow]:

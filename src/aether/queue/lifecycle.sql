@@ -103,7 +103,7 @@ SET status = n.status,
     completed_at = CASE WHEN n.status = 'pending' THEN NULL ELSE (now() AT TIME ZONE 'UTC') END,
     last_error = jsonb_build_object(
       'message', %(message)s::text, 'traceback', %(traceback)s::text, 'attempt', t.attempts,
-      'worker', t.lease_owner, 'at', (now() AT TIME ZONE 'UTC')),
+      'worker', t.lease_owner, 'at', (now() AT TIME ZONE 'UTC'), 'code', %(code)s::text, 'reason', %(reason)s::text),
     lease_expires_at = NULL
 FROM (
   SELECT id, CASE

@@ -36,7 +36,7 @@ import psycopg
 
 from aether.config import Settings
 from aether.db.pool import AsyncConnection, AsyncDatabase, connect_async
-from aether.errors import DatabaseUnavailable, PermanentError, TaskCancelled
+from aether.errors import AetherError, DatabaseUnavailable, PermanentError, TaskCancelled
 from aether.logs import task_id_var, workflow_id_var
 from aether.queue import lifecycle
 from aether.queue.control import CANCEL_CHANNEL
@@ -54,6 +54,11 @@ DB_ERRORS: tuple[type[Exception], ...] = (psycopg.Error, OSError, DatabaseUnavai
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _reason(exc: BaseException) -> lifecycle.Reason | None:
+    """An Aether error's code and message, for the person who reads why a task failed."""
+    return lifecycle.Reason(exc.code, exc.message) if isinstance(exc, AetherError) else None
 
 
 class CpuPool:
@@ -339,7 +344,9 @@ class Worker:
             await self._record_failure(entry, str(exc) or "cancelled", None, "cancelled")
             return
         except PermanentError as exc:
-            await self._record_failure(entry, f"{type(exc).__name__}: {exc}", traceback.format_exc(), "failed")
+            await self._record_failure(
+                entry, f"{type(exc).__name__}: {exc}", traceback.format_exc(), "failed", reason=_reason(exc)
+            )
             return
         except TimeoutError:
             message = f"handler timed out after {spec.timeout_s}s"
@@ -347,7 +354,9 @@ class Worker:
             return
         except Exception as exc:
             outcome: lifecycle.Outcome = "cancelled" if entry.cancel_requested else "retry"
-            await self._record_failure(entry, f"{type(exc).__name__}: {exc}", traceback.format_exc(), outcome)
+            await self._record_failure(
+                entry, f"{type(exc).__name__}: {exc}", traceback.format_exc(), outcome, reason=_reason(exc)
+            )
             return
         self.unflushed.append((row, result))
         self.flushing.add(row["id"])
@@ -359,7 +368,14 @@ class Worker:
         self.slot_freed.set()
 
     async def _record_failure(
-        self, entry: Running, message: str, tb: str | None, outcome: lifecycle.Outcome, delay_s: float | None = None
+        self,
+        entry: Running,
+        message: str,
+        tb: str | None,
+        outcome: lifecycle.Outcome,
+        delay_s: float | None = None,
+        *,
+        reason: lifecycle.Reason | None = None,
     ) -> None:
         row = entry.row
         if delay_s is None:
@@ -370,7 +386,7 @@ class Worker:
             for attempt in range(3):
                 try:
                     async with self.db.connection() as conn:
-                        updated = await lifecycle.fail(conn, self.claimer, row, message, tb, outcome, delay_s)
+                        updated = await lifecycle.fail(conn, self.claimer, row, message, tb, outcome, delay_s, reason)
                     break
                 except DB_ERRORS as exc:
                     if attempt == 2:

@@ -1,7 +1,7 @@
 """`aether demo`: one whole episode, offline, end to end.
 
 The sample sources shipped in `aether/samples` (a feed and three short articles written for the
-project) are served by a small HTTP server on 127.0.0.1; the database is started (embedded unless
+project) are read from the package's files (aether.agents.tda.fetch); the database is started (embedded unless
 AETHER_DATABASE_URL is set) and migrated; a worker runs in this process; the `podcast_episode` workflow
 runs from topic discovery to video while a table shows each step. At the end every asset's URI is
 printed; with --json the last line of stdout is one JSON object: the workflow id, its status and every
@@ -13,70 +13,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
-from collections.abc import Iterator
-from email.utils import formatdate
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
 from aether.db.connect import migrate_database, open_async_database
 from aether.errors import AetherError
 from aether.idempotency import run_once
 from aether.orchestrator import get_workflow_state, start_workflow
 from aether.podcasts import workflow
-from aether.podcasts.demo import samples_dir
+from aether.podcasts.demo import DEMO_TOPIC
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run import wiring
 from aether.run.hooks import HOOKS
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-
-
-class _SamplesHandler(SimpleHTTPRequestHandler):
-    """Serves the samples; `{{BASE}}` and `{{DATE}}` in feeds and pages become this server's URL and now."""
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        host, port = cast(tuple[str, int], self.server.server_address)[:2]
-        body = path.read_bytes()
-        body = body.replace(b"{{BASE}}", f"http://{host!s}:{port}".encode())
-        body = body.replace(b"{{DATE}}", formatdate(usegmt=True).encode())
-        kind = "application/rss+xml" if path.suffix == ".xml" else "text/html; charset=utf-8"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@contextlib.contextmanager
-def sample_server() -> Iterator[str]:
-    """The samples over HTTP on a free port of 127.0.0.1; yields the feed's URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_SamplesHandler, directory=str(samples_dir())))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host!s}:{port}/feed.xml"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def collect_assets(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,32 +73,33 @@ async def run_demo(
     worker = Worker(settings, db, wiring.TASKS.handlers, options, hooks=HOOKS, once=run_once)
     worker_task = asyncio.create_task(worker.run())
     try:
-        with sample_server() as feed_url:
-            params = {
-                "topic": topic,
-                "title": topic,
-                "sources": [feed_url],
-                "hosts": [h["name"] for h in settings.script_hosts],
-                "language": settings.script_language,
-                "episode_minutes": minutes,
-                "video": video,
-            }
-            async with db.connection() as conn:
-                workflow_id = await start_workflow(conn, workflow.NAME, params, trigger="cli")
-            started = time.monotonic()
-            async with db.connection() as conn:
-                state = await get_workflow_state(conn, workflow_id)
-            with Live(_table(state, started), console=progress, refresh_per_second=4, transient=False) as live:
-                while state["status"] not in TERMINAL:
-                    if time.monotonic() - started > timeout:
-                        raise AetherError(f"the demo workflow {workflow_id} did not finish within {timeout:.0f} s")
-                    if worker_task.done():
-                        worker_task.result()
-                        raise AetherError("the demo's worker stopped unexpectedly")
-                    await asyncio.sleep(0.5)
-                    async with db.connection() as conn:
-                        state = await get_workflow_state(conn, workflow_id)
-                    live.update(_table(state, started))
+        params = {
+            "topic": DEMO_TOPIC,
+            "title": topic,
+            "sources": [SAMPLES_FEED],
+            "urls": [],
+            "show_title": settings.script_show_title,
+            "hosts": [h["name"] for h in settings.script_hosts],
+            "language": settings.script_language,
+            "episode_minutes": minutes,
+            "video": video,
+        }
+        async with db.connection() as conn:
+            workflow_id = await start_workflow(conn, workflow.NAME, params, trigger="cli")
+        started = time.monotonic()
+        async with db.connection() as conn:
+            state = await get_workflow_state(conn, workflow_id)
+        with Live(_table(state, started), console=progress, refresh_per_second=4, transient=False) as live:
+            while state["status"] not in TERMINAL:
+                if time.monotonic() - started > timeout:
+                    raise AetherError(f"the demo workflow {workflow_id} did not finish within {timeout:.0f} s")
+                if worker_task.done():
+                    worker_task.result()
+                    raise AetherError("the demo's worker stopped unexpectedly")
+                await asyncio.sleep(0.5)
+                async with db.connection() as conn:
+                    state = await get_workflow_state(conn, workflow_id)
+                live.update(_table(state, started))
         return state
     finally:
         worker.request_stop()

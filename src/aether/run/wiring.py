@@ -14,7 +14,7 @@ from aether.agents.pswa import write
 from aether.agents.publishing import common as publishing
 from aether.agents.publishing import telegram, youtube
 from aether.agents.sca import snippets
-from aether.agents.tda import discover
+from aether.agents.tda import discover, gather
 from aether.agents.vfa import voice
 from aether.agents.video import render
 from aether.ops import tasks as maintenance
@@ -23,6 +23,7 @@ from aether.queue.tasks import Blueprint, load_plugins
 
 AGENT_TASKS = Blueprint(
     discover.tasks,
+    gather.tasks,
     snippets.tasks,
     write.tasks,
     cover.tasks,

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 
 from aether.agents.pswa import offline as pswa_offline
 from aether.agents.pswa import write as pswa
-from aether.agents.pswa.offline import source_name
 from aether.agents.pswa.script import Script, ScriptRequest
 from aether.agents.sca import snippets as sca
 from aether.agents.tda import discover as tda
@@ -92,7 +91,7 @@ async def test_every_fact_in_an_offline_script_traces_to_a_source_sentence(
     assert result.writer == "offline" and not result.cache_hit
     sources = await _source_sentences(adb)
     frames = _frame_patterns(script, [s["headline"] for s in snippets])
-    names = {n for n in (source_name(u) for u in sources) if n}
+    names = {f["publication"] for s in snippets for f in s["facts"] if f.get("publication")}
     prefix = _prefix_pattern(names)
     fact_lines = 0
     for segment in script.segments:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aether.agents.pswa.script import FactIn, Host, Line, Script, ScriptRequest, Segment, SnippetIn, SourceRef
 from aether.errors import ValidationFailed
@@ -93,19 +92,15 @@ def _count(n: int) -> str:
     return f"{word} {'story' if n == 1 else 'stories'}"
 
 
-def source_name(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.") or None
-
-
 def material(snippet: SnippetIn, used: set[str]) -> Material:
     """A snippet's facts, best first, without sentences another topic already uses."""
     facts = list(snippet.facts)
     if not facts and snippet.summary:
-        first = next((s.get("url") for s in snippet.sources if isinstance(s.get("url"), str)), None)
-        facts = [FactIn(text=t, source_url=first) for t in split_sentences(snippet.summary)]
+        first = next((s for s in snippet.sources if isinstance(s.get("url"), str)), {})
+        facts = [
+            FactIn(text=t, source_url=first.get("url"), publication=first.get("publication"))
+            for t in split_sentences(snippet.summary)
+        ]
     kept: list[FactIn] = []
     for fact in facts:
         key = sentence_key(fact.text)
@@ -129,7 +124,7 @@ def _topic_lines(index: int, total: int, topic: Material, facts: list[FactIn], h
     previous_source: str | None = None
     for j, fact in enumerate(ordered):
         speaker = others[j % len(others)]
-        name = source_name(fact.source_url)
+        name = fact.publication
         if j == 0 and name:
             prefix = _pick(ATTRIBUTION, topic.headline, "source").format(source=name)
         elif name and name != previous_source and previous_source is not None:

@@ -98,6 +98,7 @@ class FactIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     source_url: str | None = None
     source_title: str | None = None
+    publication: str | None = None  # the publication to credit (aether.agents.tda.publication)
     order: list[int] | None = None
 
 

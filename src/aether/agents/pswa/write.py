@@ -36,6 +36,9 @@ from aether.security.credentials import with_stored_secrets
 tasks = Blueprint()
 
 
+SHORT = 0.85  # a script under this share of the words asked for says so
+
+
 @dataclass(frozen=True)
 class ScriptResult:
     script: dict[str, Any]
@@ -45,6 +48,18 @@ class ScriptResult:
     model: str | None
     token_usage: dict[str, Any] | None
 
+    @property
+    def warnings(self) -> list[str]:
+        """What a listener should know before pressing play: a script shorter than asked says by how much."""
+        words, target = int(self.script["word_count"]), int(self.script["target_words"])
+        if words >= target * SHORT:
+            return []
+        per_minute = target / float(self.script["target_minutes"])
+        written = words / per_minute
+        about = "less than a minute" if written < 1 else f"about {round(written)}"
+        asked = f"{float(self.script['target_minutes']):g}"
+        return [f"material for {about} of the {asked} minutes asked"]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "script": self.script,
@@ -53,6 +68,8 @@ class ScriptResult:
             "writer": self.writer,
             "model": self.model,
             "token_usage": self.token_usage,
+            "words": self.script["word_count"],
+            "warnings": self.warnings,
         }
 
 

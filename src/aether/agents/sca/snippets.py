@@ -24,7 +24,7 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
@@ -32,6 +32,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from aether.agents.sca.rank import lexrank, tfidf_matrix
+from aether.agents.tda.publication import publication_name
 from aether.config import Settings
 from aether.db.pool import AsyncDatabase
 from aether.db.queries import load_queries
@@ -64,12 +65,14 @@ class Fact:
     doc: int
     position: int
     score: float = 0.0
+    publication: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "source_url": self.source_url,
             "source_title": self.source_title,
+            "publication": self.publication,
             "order": [self.doc, self.position],
             "score": round(self.score, 6),
         }
@@ -80,6 +83,7 @@ class Document:
     url: str | None
     title: str
     text: str
+    publication: str | None = None
 
 
 def candidate_sentences(documents: Sequence[Document]) -> list[Fact]:
@@ -97,7 +101,7 @@ def candidate_sentences(documents: Sequence[Document]) -> list[Fact]:
             if key in seen:
                 continue
             seen.add(key)
-            found.append(Fact(sentence, doc.url, doc.title, doc_index, position))
+            found.append(Fact(sentence, doc.url, doc.title, doc_index, position, publication=doc.publication))
     return found
 
 
@@ -108,8 +112,7 @@ def rank_facts(candidates: list[Fact]) -> list[Fact]:
     tokens = [content_tokens(f.text) for f in candidates]
     scores = lexrank(tokens)
     ranked = [
-        Fact(f.text, f.source_url, f.source_title, f.doc, f.position, float(s) * (1 + 0.05 / (1 + f.position)))
-        for f, s in zip(candidates, scores, strict=True)
+        replace(f, score=float(s) * (1 + 0.05 / (1 + f.position))) for f, s in zip(candidates, scores, strict=True)
     ]
     return sorted(ranked, key=lambda f: (-f.score, f.doc, f.position))
 
@@ -170,6 +173,13 @@ async def _llm_snippet(llm: LLMClient, title: str, facts: list[Fact], language: 
         messages, name="snippet", schema=LLMSnippet.model_json_schema(), validate=_validate_llm_snippet
     )
     return result.value, result.model
+
+
+def _publication(listed: dict[str, Any], item: dict[str, Any]) -> str | None:
+    """The name to credit a document to: as discovery named it, else from its feed and address."""
+    if listed.get("publication"):
+        return str(listed["publication"])
+    return publication_name(item.get("feed_title"), item.get("publication"), item.get("url"))
 
 
 def parse_topic_ids(payload: dict[str, Any]) -> list[str]:
@@ -262,9 +272,10 @@ async def _snippet(
     if stored is not None:
         return snippet_to_dict(dict(stored))
 
+    listed = {s["url"]: s for s in topic.get("sources") or [] if isinstance(s, dict) and s.get("url")}
     documents = [
-        Document(r["url"], r["title"], r["text"])
-        for r in await db.fetch_all(Q.topic_documents, {"topic_id": topic["id"]})
+        Document(r["url"], r["title"], r["text"], _publication(listed.get(r["url"], {}), r))
+        for r in await db.fetch_all(Q.topic_documents, {"urls": list(listed)})
     ]
     if topic["origin"] == "manual" and topic.get("content"):
         documents.insert(0, Document(None, "manual input", topic["content"]))
@@ -286,7 +297,10 @@ async def _snippet(
         content_hash = text_hash(f"{topic['content_hash'] or topic['id']}|extractive||{PROMPT_VERSION}")
 
     published = topic.get("published_at")
-    sources = [{k: s.get(k) for k in ("url", "title", "published_at", "text_hash")} for s in topic.get("sources") or []]
+    sources = [
+        {k: s.get(k) for k in ("url", "title", "publication", "published_at", "text_hash")}
+        for s in topic.get("sources") or []
+    ]
     params = {
         "topic_id": topic["id"],
         "title": headline,
@@ -300,6 +314,7 @@ async def _snippet(
         "model": used_model,
         "workflow_id": workflow_id,
         "published_at": published.replace(tzinfo=UTC) if published else None,
+        "source_ids": list(topic.get("source_ids") or []),
     }
     async with db.transaction() as conn:
         await conn.execute(Q.snippet_lock, {"topic_id": str(topic["id"])})

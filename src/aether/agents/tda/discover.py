@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,11 +51,10 @@ MAX_TITLE = 300
 MAX_TEXT = 100_000
 TOPIC_CONTENT_CHARS = 20_000
 
+tasks = Blueprint()
+
 
 # ---- input ---------------------------------------------------------------------------------------
-
-
-tasks = Blueprint()
 
 
 def check_url(url: object, field: str) -> str:
@@ -192,7 +192,7 @@ class _TopicPlan:
     title: str | None = None
 
 
-async def _default_cpu(fn: Callable[..., T], *args: Any) -> T:
+async def default_cpu(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
@@ -209,7 +209,7 @@ async def discover(
     now: datetime | None = None,
 ) -> Discovery:
     """Fetch the feeds (given ones, else every enabled source), merge items into topics, store, rank."""
-    run_cpu: CpuRunner = cpu or _default_cpu
+    run_cpu: CpuRunner = cpu or default_cpu
     now = now or datetime.now(UTC)
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(settings)
@@ -240,7 +240,7 @@ async def discover(
         touched = await _merge_and_store(
             conn, settings, pending, manual_items, now=now, workflow_id=workflow_id, run_cpu=run_cpu
         )
-        await _record_sources(conn, sources, fetched, outcomes)
+        await record_sources(conn, sources, fetched, outcomes)
         best = await _ranked(conn, touched, limit, settings)
     return Discovery(topics=best, sources=list(outcomes.values()))
 
@@ -273,7 +273,7 @@ async def _parse_all(
             continue
         try:
             parsed: ParsedFeed = await run_cpu(
-                _parse, result.body, result.content_type, result.final_url, settings.tda_max_items_per_feed
+                parse_body, result.body, result.content_type, result.final_url, settings.tda_max_items_per_feed
             )
         except FeedError as exc:
             outcome.status, outcome.error = "error", str(exc)
@@ -285,7 +285,7 @@ async def _parse_all(
     return outcomes, items
 
 
-def _parse(body: bytes, content_type: str, url: str, max_items: int) -> ParsedFeed:
+def parse_body(body: bytes, content_type: str, url: str, max_items: int) -> ParsedFeed:
     return parse_feed(body, content_type=content_type, url=url, max_items=max_items)
 
 
@@ -317,7 +317,7 @@ async def _fetch_articles(fetcher: Fetcher, pending: list[_Pending], settings: S
         if not result.ok:
             log.info("article %s not fetched: %s", p.item.url, result.error)
             return
-        text = await run_cpu(_extract, result.body, result.final_url)
+        text = await run_cpu(extract_text, result.body, result.final_url)
         if text and len(text) > len(p.item.text):
             p.item.text = text[:MAX_TEXT]
             p.item.text_origin = "article"
@@ -325,7 +325,7 @@ async def _fetch_articles(fetcher: Fetcher, pending: list[_Pending], settings: S
     await asyncio.gather(*(one(p) for p in pending))
 
 
-def _extract(body: bytes, url: str) -> str | None:
+def extract_text(body: bytes, url: str) -> str | None:
     return extract_article(body, url=url)
 
 
@@ -339,11 +339,11 @@ async def _manual_items(
         articles: list[FeedItem] = []
         failures: list[str] = []
         for url, result in zip(topic.urls, results, strict=True):
-            text = await run_cpu(_extract, result.body, result.final_url) if result.ok else None
+            text = await run_cpu(extract_text, result.body, result.final_url) if result.ok else None
             if not text:
                 failures.append(f"{url}: {result.error or 'no article text found'}")
                 continue
-            item = FeedItem(url=url, title=_html_title(result.body) or topic.title, text=text[:MAX_TEXT])
+            item = FeedItem(url=url, title=html_title(result.body) or topic.title, text=text[:MAX_TEXT])
             item.text_origin = "article"
             item.keywords = await run_cpu(tda_topics.extract_keywords, f"{item.title}. {item.text}", None)
             articles.append(item)
@@ -351,9 +351,7 @@ async def _manual_items(
     return planned
 
 
-def _html_title(body: bytes) -> str | None:
-    import re
-
+def html_title(body: bytes) -> str | None:
     match = re.search(rb"<title[^>]*>(.*?)</title>", body[:65536], re.IGNORECASE | re.DOTALL)
     if not match:
         return None
@@ -485,14 +483,14 @@ async def _merge_and_store(
             ids[key] = str(created["id"])
 
     for p in pending:
-        await conn.execute(Q.item_upsert, _item_params(p.item, p.source_id, p.feed_hash, ids[p.topic_key]))
+        await conn.execute(Q.item_upsert, item_params(p.item, p.source_id, p.feed_hash, ids[p.topic_key]))
     for index, (_topic, articles, _failures) in enumerate(manual):
         for article in articles:
-            await conn.execute(Q.item_upsert, _item_params(article, None, article.text_hash, ids[f"manual:{index}"]))
+            await conn.execute(Q.item_upsert, item_params(article, None, article.text_hash, ids[f"manual:{index}"]))
     return list(dict.fromkeys(ids.values()))
 
 
-def _item_params(item: FeedItem, source_id: int | None, feed_hash: str, topic_id: str) -> dict[str, Any]:
+def item_params(item: FeedItem, source_id: int | None, feed_hash: str, topic_id: str | None) -> dict[str, Any]:
     return {
         "source_id": source_id,
         "topic_id": topic_id,
@@ -505,6 +503,7 @@ def _item_params(item: FeedItem, source_id: int | None, feed_hash: str, topic_id
         "keywords": Jsonb([[k, w] for k, w in item.keywords]),
         "language": item.language,
         "published_at": item.published_at,
+        "publication": item.publication,
     }
 
 
@@ -558,6 +557,7 @@ async def _topic_fields(
         "score": rank,
         "language": languages.most_common(1)[0][0] if languages else None,
         "published_at": newest if items else None,
+        "source_ids": sorted({i["source_id"] for i in items if i["source_id"] is not None}),
     }
 
 
@@ -571,7 +571,7 @@ def _central(items: list[dict[str, Any]]) -> dict[str, Any]:
     return items[best]
 
 
-async def _record_sources(
+async def record_sources(
     conn: AsyncConnection,
     sources: list[dict[str, Any]],
     fetched: Sequence[FetchResult],
@@ -693,16 +693,14 @@ async def add_manual_topics(
     own = fetcher is None
     fetcher = fetcher or Fetcher(settings)
     try:
-        planned = await _manual_items(fetcher, topics, _default_cpu)
+        planned = await _manual_items(fetcher, topics, default_cpu)
     finally:
         if own:
             await fetcher.aclose()
     now = datetime.now(UTC)
     async with db.transaction() as conn:
         await conn.execute(Q.discover_lock)
-        ids = await _merge_and_store(
-            conn, settings, [], planned, now=now, workflow_id=workflow_id, run_cpu=_default_cpu
-        )
+        ids = await _merge_and_store(conn, settings, [], planned, now=now, workflow_id=workflow_id, run_cpu=default_cpu)
         cur = await conn.execute(Q.topics_by_id, {"ids": ids})
         rows = {str(r["id"]): dict(r) for r in await cur.fetchall()}
     failures = [f for (_t, _a, fails) in planned for f in fails]

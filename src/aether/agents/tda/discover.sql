@@ -78,9 +78,9 @@ ORDER BY fi.published_at NULLS LAST, fi.id;
 
 -- name: item_upsert
 INSERT INTO feed_items (source_id, topic_id, url, guid, title, text, text_hash, text_origin, keywords, language,
-                        published_at)
+                        published_at, publication)
 VALUES (%(source_id)s, %(topic_id)s, %(url)s, %(guid)s, %(title)s, %(text)s, %(text_hash)s, %(text_origin)s,
-        %(keywords)s, %(language)s, %(published_at)s)
+        %(keywords)s, %(language)s, %(published_at)s, %(publication)s)
 ON CONFLICT (url) DO UPDATE SET
   source_id = coalesce(EXCLUDED.source_id, feed_items.source_id),
   topic_id = coalesce(feed_items.topic_id, EXCLUDED.topic_id),
@@ -91,14 +91,16 @@ ON CONFLICT (url) DO UPDATE SET
   text_origin = EXCLUDED.text_origin,
   keywords = EXCLUDED.keywords,
   language = EXCLUDED.language,
-  published_at = coalesce(EXCLUDED.published_at, feed_items.published_at)
+  published_at = coalesce(EXCLUDED.published_at, feed_items.published_at),
+  publication = coalesce(EXCLUDED.publication, feed_items.publication),
+  updated_at = CURRENT_TIMESTAMP
 RETURNING id, topic_id;
 
 -- name: topic_insert
 INSERT INTO topics_snippets (type, title, summary, content, keywords, sources, origin, content_hash,
-                             relevance_score, language, workflow_id, published_at)
+                             relevance_score, language, workflow_id, published_at, source_ids)
 VALUES ('topic', %(title)s, %(summary)s, %(content)s, %(keywords)s, %(sources)s, %(origin)s, %(content_hash)s,
-        %(score)s, %(language)s, %(workflow_id)s, %(published_at)s)
+        %(score)s, %(language)s, %(workflow_id)s, %(published_at)s, %(source_ids)s)
 RETURNING id;
 
 -- name: topic_update
@@ -112,6 +114,7 @@ UPDATE topics_snippets SET
   relevance_score = %(score)s,
   language = %(language)s,
   published_at = %(published_at)s,
+  source_ids = %(source_ids)s,
   updated_at = CURRENT_TIMESTAMP
 WHERE id = %(id)s AND type = 'topic';
 

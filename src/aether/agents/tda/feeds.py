@@ -31,6 +31,7 @@ class FeedItem:
     source_title: str | None = None
     text_origin: str = "feed"
     keywords: list[tuple[str, float]] = field(default_factory=list)
+    publication: str | None = None  # the article page's own name (og:site_name), when it gives one
 
     @property
     def summary_only(self) -> bool:

@@ -3,6 +3,10 @@
 Every failure becomes a `FetchResult` with status "error" and a one-line reason; nothing raises, so
 one broken source never stops the others. Requests to one host go one at a time, at least
 `host_interval` seconds apart (counted from the start of the previous request).
+
+The bundled samples (the feed and articles in `aether/samples`, the demo show's source) live at
+`https://samples.aether.invalid/...` (a reserved name that no DNS answers): the Fetcher reads them from
+the package's files, so the demo needs no network, no port of its own and no private address.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
+from importlib import resources
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -23,6 +30,9 @@ FEED_ACCEPT = (
 )
 ARTICLE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MAX_REDIRECTS = 5
+SAMPLES_HOST = "samples.aether.invalid"
+SAMPLES_URL = f"https://{SAMPLES_HOST}"
+SAMPLES_FEED = f"{SAMPLES_URL}/feed.xml"
 
 FetchStatus = Literal["ok", "not_modified", "error"]
 
@@ -111,6 +121,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if (urlsplit(url).hostname or "").lower() == SAMPLES_HOST:
+            return sample(url)
         current = url
         permanent = True
         for _hop in range(MAX_REDIRECTS + 1):
@@ -188,3 +200,20 @@ class Fetcher:
     @staticmethod
     def _error(url: str, current: str, reason: str) -> FetchResult:
         return FetchResult(url=url, final_url=current, status="error", error=reason)
+
+
+def samples_dir() -> Path:
+    """The sample feed and articles shipped in the package (aether/samples)."""
+    return Path(str(resources.files("aether").joinpath("samples")))
+
+
+def sample(url: str) -> FetchResult:
+    """A bundled sample, as if served: `{{BASE}}` becomes the samples' URL and `{{DATE}}` now."""
+    root = samples_dir().resolve()
+    target = (root / urlsplit(url).path.lstrip("/")).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return FetchResult(url=url, final_url=url, status="error", http_status=404, error="HTTP 404 (no such sample)")
+    body = target.read_bytes().replace(b"{{BASE}}", SAMPLES_URL.encode())
+    body = body.replace(b"{{DATE}}", formatdate(usegmt=True).encode())
+    kind = "application/rss+xml" if target.suffix == ".xml" else "text/html; charset=utf-8"
+    return FetchResult(url=url, final_url=url, status="ok", http_status=200, body=body, content_type=kind)

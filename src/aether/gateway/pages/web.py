@@ -33,7 +33,6 @@ from aether.gateway.pages.render import render
 from aether.media.cover import show_cover_png
 from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
 from aether.podcasts import episodes, shows, subscribers
-from aether.podcasts.demo import samples_dir
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.queue import cancel, retry
 from aether.queue.control import TaskFilter, list_tasks
@@ -405,24 +404,6 @@ async def admin_task(
         else:
             raise NotFound(f"no action {action}", field="action")
     return RedirectResponse("/admin", status_code=303)
-
-
-# ---- sample sources ------------------------------------------------------------------------------
-
-
-@router.get("/samples/{path:path}")
-async def samples(path: str, request: Request, settings: AppSettings) -> Response:
-    """The sample feed and articles shipped in aether/samples: the demo show's offline topic source."""
-    from email.utils import formatdate
-
-    root = samples_dir().resolve()
-    target = (root / path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        raise NotFound(f"no sample {path}", field="path")
-    body = target.read_bytes().replace(b"{{BASE}}", (base_url(request, settings) + "/samples").encode())
-    body = body.replace(b"{{DATE}}", formatdate(usegmt=True).encode())
-    kind = "application/rss+xml" if target.suffix == ".xml" else "text/html; charset=utf-8"
-    return Response(body, media_type=kind)
 
 
 # ---- subscription links ---------------------------------------------------------------------------

@@ -95,11 +95,14 @@ async def get_episode(episode_id: str, user: CurrentUser, db: DB, request: Reque
     async with db.connection() as conn:
         row = await episodes.own_episode(conn, user.user_id, episode_id)
         provenance = await episodes.provenance(conn, row)
+        state = await episodes.progress(conn, row)
     out = episodes.episode_json(row, base_url(request, settings))
     out["show"] = {"id": row["show_id"], "slug": row["show_slug"], "title": row["show_title"]}
     out["params"] = row.get("params") or {}
     out["sources"] = provenance["sources"]
     out["provenance"] = provenance
+    out["error"] = state.get("error")
+    out["warnings"] = state.get("warnings") or []
     return JSON({"episode": out})
 
 
