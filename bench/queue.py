@@ -43,7 +43,7 @@ PROCRASTINATE_CONCURRENCY = 20
 
 async def aether_worker(url: str, concurrency: int) -> None:
     from aether.config import load_settings
-    from aether.db.pool import AsyncDatabase
+    from aether.db.pool import Database
     from aether.queue.tasks import NO_HOOKS, Blueprint, TaskContext
     from aether.queue.worker import Worker, WorkerOptions
 
@@ -58,7 +58,7 @@ async def aether_worker(url: str, concurrency: int) -> None:
         return {"started": time.time()}
 
     settings = load_settings(database_url=url, pool_min_size=4, pool_max_size=8, log_level="WARNING")
-    async with AsyncDatabase(settings, url, name="bench-worker") as db:
+    async with Database(settings, url, name="bench-worker") as db:
         options = WorkerOptions(concurrency=concurrency, prefetch=concurrency)
         worker = Worker(settings, db, tasks.handlers, options, hooks=NO_HOOKS, once=None)
         loop = asyncio.get_running_loop()
@@ -154,11 +154,11 @@ def wait_until(conn: psycopg.Connection[Any], sql: str, target: int, timeout: fl
 
 async def aether_enqueue(url: str, total: int, batch: int) -> None:
     from aether.config import load_settings
-    from aether.db.pool import AsyncDatabase
+    from aether.db.pool import Database
     from aether.queue import NewTask, enqueue
 
     settings = load_settings(database_url=url, pool_min_size=1, pool_max_size=2)
-    async with AsyncDatabase(settings, url, name="bench-producer") as db:
+    async with Database(settings, url, name="bench-producer") as db:
         for start in range(0, total, batch):
             async with db.transaction() as conn:
                 await enqueue(
@@ -219,14 +219,14 @@ def run_throughput(system: str, url: str, processes: int, total: int, batch: int
 
 async def run_latency(url: str, samples: int) -> list[float]:
     from aether.config import load_settings
-    from aether.db.pool import AsyncDatabase
+    from aether.db.pool import Database
     from aether.queue import NewTask, enqueue
 
     settings = load_settings(database_url=url, pool_min_size=1, pool_max_size=2)
     procs = start_workers("aether", url, 2)
     latencies: list[float] = []
     try:
-        async with AsyncDatabase(settings, url, name="bench-latency") as db:
+        async with Database(settings, url, name="bench-latency") as db:
             for i in range(samples):
                 async with db.transaction() as conn:
                     (task_id,) = await enqueue(conn, NewTask("bench.latency", AGENT, {"i": i}))

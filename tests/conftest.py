@@ -16,7 +16,7 @@ import pytest
 from aether.config import Settings, load_settings
 from aether.db import migrate as migrations
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import AsyncDatabase, Connection, connect
+from aether.db.pool import Connection, Database, connect
 from tests.agents.feed_server import FeedServer, start_feed_server, stop_feed_server
 
 TEMPLATE = "aether_template"
@@ -132,15 +132,15 @@ def settings(database_url: str, aether_home: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+async def db(settings: Settings) -> AsyncIterator[Database]:
     """The pool on this test's database."""
     assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as database:
+    async with Database(settings, settings.database_url.get_secret_value()) as database:
         yield database
 
 
 @pytest.fixture
-def adb(db: AsyncDatabase) -> AsyncDatabase:
+def adb(db: Database) -> Database:
     """`db` under the name the async tests were first written with: one pool, whichever name a test asks for."""
     return db
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.db.stats import STATS
 from aether.idempotency import (
     IdempotencyBusy,
@@ -40,7 +40,7 @@ class Shop:
         self.runs[name] = self.runs.get(name, 0) + 1
 
 
-def make_app(db: AsyncDatabase, shop: Shop) -> FastAPI:
+def make_app(db: Database, shop: Shop) -> FastAPI:
     app = FastAPI()
     app.state.db = db
     required = APIRouter(route_class=idempotent_route())
@@ -97,7 +97,7 @@ def shop() -> Shop:
 
 
 @pytest.fixture
-async def client(adb: AsyncDatabase, shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
+async def client(adb: Database, shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
     app = make_app(adb, shop)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://aether.test") as http:
@@ -226,7 +226,7 @@ async def test_non_json_responses_replay_byte_for_byte(client: httpx.AsyncClient
     assert shop.runs["text"] == 1
 
 
-async def test_expired_keys_are_forgotten_and_pruned(client: httpx.AsyncClient, shop: Shop, adb: AsyncDatabase) -> None:
+async def test_expired_keys_are_forgotten_and_pruned(client: httpx.AsyncClient, shop: Shop, adb: Database) -> None:
     k = key()
     await client.post("/orders", json={"item": "mug"}, headers={"Idempotency-Key": k})
     record = await lookup_row(adb, k)
@@ -253,14 +253,14 @@ async def test_expired_keys_are_forgotten_and_pruned(client: httpx.AsyncClient, 
         assert await prune_expired(conn) == 0
 
 
-async def lookup_row(adb: AsyncDatabase, k: str, scope: str = "") -> dict[str, Any]:
+async def lookup_row(adb: Database, k: str, scope: str = "") -> dict[str, Any]:
     async with adb.connection() as conn:
         row = await lookup(conn, k, scope)
     assert row is not None
     return row
 
 
-async def test_core_claims_race_to_one_winner(adb: AsyncDatabase) -> None:
+async def test_core_claims_race_to_one_winner(adb: Database) -> None:
     k = key()
 
     async def claim() -> str:
@@ -272,7 +272,7 @@ async def test_core_claims_race_to_one_winner(adb: AsyncDatabase) -> None:
     assert sorted(outcomes) == ["in_flight"] * 7 + ["new"]
 
 
-async def test_a_crashed_holders_claim_is_taken_over_after_its_lock(adb: AsyncDatabase) -> None:
+async def test_a_crashed_holders_claim_is_taken_over_after_its_lock(adb: Database) -> None:
     k = key()
     async with adb.connection() as conn:
         first = await begin(conn, k, task_name="t", fingerprint="a" * 64, ttl_s=3600, lock_s=60)
@@ -293,7 +293,7 @@ async def test_a_crashed_holders_claim_is_taken_over_after_its_lock(adb: AsyncDa
 # ---- tasks: run_once ------------------------------------------------------------------------------
 
 
-def context(settings: Settings, db: AsyncDatabase, *, task_id: int = 1, workflow_id: str | None = None) -> TaskContext:
+def context(settings: Settings, db: Database, *, task_id: int = 1, workflow_id: str | None = None) -> TaskContext:
     return TaskContext(
         task_id=task_id,
         task_type="publish.telegram",
@@ -315,7 +315,7 @@ class Effect:
         return {"message_id": 1000 + self.calls}
 
 
-async def test_run_once_replays_a_completed_effect(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_run_once_replays_a_completed_effect(settings: Settings, adb: Database) -> None:
     wid = str(uuid.uuid4())
     effect = Effect()
     first = await context(settings, adb, task_id=1, workflow_id=wid).once("telegram.send", effect)
@@ -331,7 +331,7 @@ async def test_run_once_replays_a_completed_effect(settings: Settings, adb: Asyn
     assert row["status"] == "completed" and row["task_name"] == "publish.telegram"
 
 
-async def test_run_once_outside_a_workflow_is_scoped_by_task(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_run_once_outside_a_workflow_is_scoped_by_task(settings: Settings, adb: Database) -> None:
     effect = Effect()
     assert await context(settings, adb, task_id=7).once("mail.send", effect) == {"message_id": 1001}
     assert await context(settings, adb, task_id=7).once("mail.send", effect) == {"message_id": 1001}
@@ -339,7 +339,7 @@ async def test_run_once_outside_a_workflow_is_scoped_by_task(settings: Settings,
     assert (await lookup_row(adb, "mail.send", "task:7"))["status"] == "completed"
 
 
-async def test_a_failed_effect_runs_again_on_the_next_attempt(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_a_failed_effect_runs_again_on_the_next_attempt(settings: Settings, adb: Database) -> None:
     wid = str(uuid.uuid4())
     calls = 0
 
@@ -372,7 +372,7 @@ def claims_made() -> int:
     return timing.count if timing else 0
 
 
-async def test_concurrent_attempts_run_the_effect_once(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_concurrent_attempts_run_the_effect_once(settings: Settings, adb: Database) -> None:
     wid = str(uuid.uuid4())
     release = asyncio.Event()
     started = asyncio.Event()
@@ -400,7 +400,7 @@ async def test_concurrent_attempts_run_the_effect_once(settings: Settings, adb: 
     assert calls == 1
 
 
-async def test_a_held_claim_makes_a_second_attempt_retry_later(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_a_held_claim_makes_a_second_attempt_retry_later(settings: Settings, adb: Database) -> None:
     wid = str(uuid.uuid4())
     async with adb.connection() as conn:
         await begin(conn, "telegram.send", workflow_id=wid, task_name="t", ttl_s=3600, lock_s=3600)
@@ -413,7 +413,7 @@ async def test_a_held_claim_makes_a_second_attempt_retry_later(settings: Setting
     assert await context(settings, adb, workflow_id=wid).once("telegram.send", effect) == {"message_id": 1001}
 
 
-async def test_a_long_effect_keeps_renewing_its_claim(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_a_long_effect_keeps_renewing_its_claim(adb: Database, settings: Settings) -> None:
     quick = settings.model_copy(update={"idempotency_lock_seconds": 1.0})
     wid = str(uuid.uuid4())
     release = asyncio.Event()

@@ -10,7 +10,7 @@ import pytest
 
 from aether import storage
 from aether.config import Settings, load_settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import NotFound, ValidationFailed
 from aether.storage import ObjectStore
 from tests.standins.s3 import S3Standin
@@ -55,7 +55,7 @@ def test_missing_and_foreign_uris_are_clear_errors(settings: Settings) -> None:
     assert info.value.field == "uri"
 
 
-async def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: AsyncDatabase) -> None:
+async def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: Database) -> None:
     store = ObjectStore.from_settings(settings)
     obj = store.put_bytes(b"\xff\xfb fake mp3", suffix=".mp3", mime_type="audio/mpeg")
     meta = {"duration_s": 1.5, "agent": "vfa", "provider": "piper", "voice": "joe", "source_urls": ["http://a/b"]}
@@ -73,7 +73,7 @@ async def test_assets_row_per_object_and_no_duplicates(settings: Settings, db: A
     assert count is not None and count["n"] == 1
 
 
-async def test_bad_asset_input_changes_nothing(settings: Settings, db: AsyncDatabase) -> None:
+async def test_bad_asset_input_changes_nothing(settings: Settings, db: Database) -> None:
     obj = ObjectStore.from_settings(settings).put_bytes(b"x", suffix=".bin")
     with pytest.raises(ValidationFailed) as info:
         async with db.transaction() as conn:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
-from aether.db.pool import AsyncConnection, AsyncDatabase, Connection
+from aether.db.pool import AsyncConnection, Connection, Database
 from aether.db.queries import load_queries
 from aether.errors import IdempotencyBusy, ValidationFailed
 
@@ -243,7 +243,7 @@ def prune_expired_sync(conn: Connection, *, batch: int = 5000) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _holding(db: AsyncDatabase, claim: Claim, lock_s: float) -> AsyncIterator[None]:
+async def _holding(db: Database, claim: Claim, lock_s: float) -> AsyncIterator[None]:
     """Renew the claim's lock every third of its length while the body runs."""
 
     async def keep() -> None:
@@ -312,7 +312,7 @@ async def run_once(
 
 
 async def _run_claimed(
-    db: AsyncDatabase, claim: Claim, name: str, fn: Callable[[], Awaitable[dict[str, Any]]], lock_s: float
+    db: Database, claim: Claim, name: str, fn: Callable[[], Awaitable[dict[str, Any]]], lock_s: float
 ) -> dict[str, Any]:
     try:
         async with _holding(db, claim, lock_s):
@@ -415,7 +415,7 @@ async def guard_request(
     request: Request,
     call: Callable[[], Coroutine[Any, Any, Response]],
     policy: HttpPolicy,
-    db: AsyncDatabase,
+    db: Database,
 ) -> Response:
     """Run `call` under the request's idempotency key (see the module docstring for the rules)."""
     if request.method.upper() not in policy.methods:
@@ -495,7 +495,7 @@ def idempotent_route(
 ) -> type[Any]:
     """An APIRoute class for `APIRouter(route_class=idempotent_route())`: every mutating route of the
     router takes `Idempotency-Key` / `X-Idempotency-Key`, scoped by `X-Workflow-ID`; the database is
-    `request.app.state.db` (an AsyncDatabase)."""
+    `request.app.state.db` (an Database)."""
     from fastapi import Request as FastAPIRequest
     from fastapi import Response as FastAPIResponse
     from fastapi.routing import APIRoute
@@ -507,7 +507,7 @@ def idempotent_route(
             original = super().get_route_handler()
 
             async def handler(request: FastAPIRequest) -> FastAPIResponse:
-                db: AsyncDatabase = request.app.state.db
+                db: Database = request.app.state.db
                 return await guard_request(request, lambda: original(request), policy, db)
 
             return handler

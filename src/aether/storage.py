@@ -27,7 +27,7 @@ from obstore.store import LocalStore, from_url
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase, Connection, load_queries
+from aether.db import AsyncConnection, Connection, Database, load_queries
 from aether.errors import NotFound, ValidationFailed
 
 Q = load_queries(__file__, "storage.sql")
@@ -331,7 +331,7 @@ AfterRecord = Callable[[AsyncConnection, dict[str, Asset]], Awaitable[None]]
 
 
 async def render_once(
-    db: AsyncDatabase,
+    db: Database,
     render_key: str | None,
     roles: Collection[str],
     render: Render,

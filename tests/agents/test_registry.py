@@ -14,12 +14,12 @@ from aether.agents import registry
 from aether.agents.config import AgentConfig
 from aether.agents.publishing.config import YoutubeConfig
 from aether.config import SECTIONS, PswaSettings, Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.security import credentials
 
 
-async def test_create_list_show_update_and_delete(adb: AsyncDatabase) -> None:
+async def test_create_list_show_update_and_delete(adb: Database) -> None:
     async with adb.transaction(actor="user:1") as conn:
         created = await registry.create_agent(
             conn, name="yt-main", type="youtube", config={"privacy_status": "unlisted", "default_tags": ["news"]}
@@ -61,7 +61,7 @@ async def test_create_list_show_update_and_delete(adb: AsyncDatabase) -> None:
     ],
 )
 async def test_bad_config_names_the_field_and_changes_nothing(
-    adb: AsyncDatabase, type_: str, config: dict[str, object], field: str, words: str
+    adb: Database, type_: str, config: dict[str, object], field: str, words: str
 ) -> None:
     async with adb.transaction() as conn:
         with pytest.raises(ValidationFailed) as err:
@@ -81,14 +81,14 @@ async def test_bad_config_names_the_field_and_changes_nothing(
         ({"name": "ok", "type": "tda", "config": ["not", "an", "object"]}, "config"),
     ],
 )
-async def test_bad_input_names_the_field(adb: AsyncDatabase, kw: dict[str, object], field: str) -> None:
+async def test_bad_input_names_the_field(adb: Database, kw: dict[str, object], field: str) -> None:
     async with adb.transaction() as conn:
         with pytest.raises(ValidationFailed) as err:
             await registry.create_agent(conn, **kw)  # type: ignore[arg-type]
     assert err.value.field == field
 
 
-async def test_names_are_unique(adb: AsyncDatabase) -> None:
+async def test_names_are_unique(adb: Database) -> None:
     async with adb.transaction() as conn:
         await registry.create_agent(conn, name="a", type="tda")
         await registry.create_agent(conn, name="b", type="sca")
@@ -100,7 +100,7 @@ async def test_names_are_unique(adb: AsyncDatabase) -> None:
         assert (await registry.get_agent(conn, "b")).type == "sca"
 
 
-async def test_status_transitions_and_set_error(adb: AsyncDatabase) -> None:
+async def test_status_transitions_and_set_error(adb: Database) -> None:
     async with adb.transaction() as conn:
         await registry.create_agent(conn, name="telegram", type="telegram")
         active = await registry.enable(conn, "telegram")
@@ -124,7 +124,7 @@ async def test_status_transitions_and_set_error(adb: AsyncDatabase) -> None:
     assert row == {"actor": "agent:telegram"}
 
 
-async def test_set_error_inside_a_transaction_and_for_unregistered_agents(adb: AsyncDatabase) -> None:
+async def test_set_error_inside_a_transaction_and_for_unregistered_agents(adb: Database) -> None:
     async with adb.transaction(actor="agent:youtube") as conn:
         await registry.set_error(conn, "youtube", "quotaExceeded: daily upload quota used up")
         await registry.set_error(conn, "not-a-type", "ignored")  # logged, never raised
@@ -136,7 +136,7 @@ async def test_set_error_inside_a_transaction_and_for_unregistered_agents(adb: A
         assert await registry.may_run(conn, "tda")
 
 
-async def test_an_agent_with_credentials_cannot_be_deleted(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_an_agent_with_credentials_cannot_be_deleted(adb: Database, settings: Settings) -> None:
     async with adb.transaction() as conn:
         await registry.create_agent(conn, name="writer", type="pswa")
         await credentials.add_credential(
@@ -148,7 +148,7 @@ async def test_an_agent_with_credentials_cannot_be_deleted(adb: AsyncDatabase, s
             await registry.delete_agent(conn, "nobody")
 
 
-async def test_ensure_agents_registers_one_active_agent_per_type(adb: AsyncDatabase) -> None:
+async def test_ensure_agents_registers_one_active_agent_per_type(adb: Database) -> None:
     async with adb.transaction() as conn:
         await registry.create_agent(conn, name="tda", type="tda")  # exists: kept as it is
         created = await registry.ensure_agents(conn)

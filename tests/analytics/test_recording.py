@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from aether.analytics import record
-from aether.db import AsyncDatabase, Connection
+from aether.db import Connection, Database
 from aether.errors import ValidationFailed
 
 
@@ -53,7 +53,7 @@ def test_bad_metrics_are_refused_with_the_field(sync_conn: Connection) -> None:
     assert sync_conn.execute("SELECT count(*) AS n FROM analytics").fetchone() == {"n": 0}
 
 
-async def test_publishing_an_episode_records_episodes_published_once(db: AsyncDatabase) -> None:
+async def test_publishing_an_episode_records_episodes_published_once(db: Database) -> None:
     async with db.transaction() as conn:
         user = await (
             await conn.execute("INSERT INTO users (email, password_hash) VALUES ('a@example.org', 'x') RETURNING id")

@@ -20,7 +20,7 @@ import pytest
 from aether.analytics import ensure_partitions, record
 from aether.analytics.dashboards import Period, run_report
 from aether.config import Settings
-from aether.db import AsyncDatabase, connect
+from aether.db import Database, connect
 from aether.db.embedded import SYSTEM_USER, EmbeddedServer, _ensure_readable_install, _ensure_system_user, pg_binary
 from tests.support import wait_for
 
@@ -104,7 +104,7 @@ async def test_reports_read_from_the_streaming_replica(database_url: str, replic
 
     routed = settings.model_copy(update={"database_replica_url": replica})
     period = Period(today - timedelta(days=1), today + timedelta(days=1))
-    async with AsyncDatabase(routed, database_url, replica) as adb:
+    async with Database(routed, database_url, replica) as adb:
         rows = await run_report(adb, "downloads-by-episode", period, user_id=0, is_admin=True)
         assert rows == [{"episode_id": "e1", "title": "e1", "show_id": "1", "downloads": 3}]  # the paused replica
         async with adb.connection(readonly=True) as conn:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import free_port
 from tests.support import answers, run_aether, start_aether, wait_for
 
 
-async def test_users_create(cli_env: dict[str, str], db: AsyncDatabase) -> None:
+async def test_users_create(cli_env: dict[str, str], db: Database) -> None:
     r = run_aether(
         ["users", "create", "root@example.org", "--admin", "--password-stdin"], cli_env, input="s3cret pw!\n"
     )

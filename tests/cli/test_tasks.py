@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import json
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.queue import NewTask, enqueue
 from tests.support import run_aether
 
 
-async def test_tasks_commands(db: AsyncDatabase, cli_env: dict[str, str]) -> None:
+async def test_tasks_commands(db: Database, cli_env: dict[str, str]) -> None:
     async with db.transaction() as conn:
         first, second, third = await enqueue(
             conn,
@@ -51,7 +51,7 @@ async def test_tasks_commands(db: AsyncDatabase, cli_env: dict[str, str]) -> Non
     assert bad.returncode == 1 and "status must be one of" in bad.stderr
 
 
-async def test_add_limits_and_periodic(db: AsyncDatabase, cli_env: dict[str, str]) -> None:
+async def test_add_limits_and_periodic(db: Database, cli_env: dict[str, str]) -> None:
     added = run_aether(["tasks", "add", "t.x", "--agent", "gamma", "--payload", '{"a": 2}', "--priority", "7"], cli_env)
     assert added.returncode == 0, added.stderr
     row = await db.fetch_one("SELECT payload, priority, agent_name FROM tasks WHERE id = %s", (int(added.stdout),))

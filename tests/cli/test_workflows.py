@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.orchestrator import register_workflow, start_workflow, unregister_workflow
 from tests.orchestrator import sim
 from tests.orchestrator.test_engine import NAME, TYPES, handler_result, podcast_definition
@@ -23,9 +23,9 @@ def podcast() -> Iterator[None]:
     unregister_workflow(NAME)
 
 
-def db_for(settings: Settings) -> AsyncDatabase:
+def db_for(settings: Settings) -> Database:
     assert settings.database_url is not None
-    return AsyncDatabase(settings, settings.database_url.get_secret_value())
+    return Database(settings, settings.database_url.get_secret_value())
 
 
 def start(settings: Settings, query: str) -> str:

@@ -8,13 +8,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from aether.config import Settings, load_settings
-from aether.db.pool import AsyncDatabase, describe_target
+from aether.db.pool import Database, describe_target
 from aether.db.queries import Query, parse_queries
 from aether.db.stats import STATS
 from aether.errors import DatabaseUnavailable
 
 
-async def test_named_queries_are_timed_by_name(db: AsyncDatabase) -> None:
+async def test_named_queries_are_timed_by_name(db: Database) -> None:
     queries = parse_queries("-- name: count_agents\nSELECT count(*) AS n FROM agents;\n")
     before = STATS.snapshot().get("count_agents")
     for _ in range(7):
@@ -25,7 +25,7 @@ async def test_named_queries_are_timed_by_name(db: AsyncDatabase) -> None:
     assert after.total_s > 0 and sum(after.buckets) == after.count
 
 
-async def test_repeated_queries_are_prepared(db: AsyncDatabase) -> None:
+async def test_repeated_queries_are_prepared(db: Database) -> None:
     query = Query("SELECT %s::int + 1 AS v", "plus_one")
     async with db.connection() as conn:
         for i in range(8):
@@ -38,7 +38,7 @@ async def test_readonly_work_goes_to_the_replica(
     settings: Settings, empty_database_url: str, database_url: str
 ) -> None:
     # A second database stands in for the replica here; issue tests for streaming replicas use a real one.
-    async with AsyncDatabase(settings, database_url, replica_url=empty_database_url) as db:
+    async with Database(settings, database_url, replica_url=empty_database_url) as db:
         primary = await db.fetch_one("SELECT current_database() AS name")
         replica = await db.fetch_one("SELECT current_database() AS name", readonly=True)
         async with db.transaction(readonly=True) as conn:
@@ -48,7 +48,7 @@ async def test_readonly_work_goes_to_the_replica(
     assert ro == {"transaction_read_only": "on"}
 
 
-async def test_actor_is_set_locally_in_the_transaction(db: AsyncDatabase) -> None:
+async def test_actor_is_set_locally_in_the_transaction(db: Database) -> None:
     async with db.transaction(actor="user:42") as conn:
         assert await (await conn.execute("SELECT current_setting('aether.actor') AS a")).fetchone() == {"a": "user:42"}
     async with db.connection() as conn:
@@ -60,14 +60,14 @@ async def test_connection_failure_names_host_and_database_without_password() -> 
     url = "postgresql://bob:hunter2@127.0.0.1:1/somedb"
     settings = load_settings(database_url=url, pool_min_size=0)
     with pytest.raises(DatabaseUnavailable) as info:
-        await AsyncDatabase(settings, url).open()
+        await Database(settings, url).open()
     message = str(info.value)
     assert "127.0.0.1:1/somedb as bob" in message and "hunter2" not in message
     assert "\n" not in message
     assert describe_target("postgresql://u@/db?host=/tmp/sock") == "/tmp/sock:5432/db as u"
 
 
-async def test_async_database(db: AsyncDatabase) -> None:
+async def test_async_database(db: Database) -> None:
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO agents (name, type) VALUES ('x', 'music')")
     rows = await asyncio.gather(*(db.fetch_one("SELECT count(*) AS n FROM agents") for _ in range(10)))

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.gateway.app import create_app
 from aether.run.hooks import HOOKS
 from tests.support import wait_for
@@ -159,7 +159,7 @@ CHAPTERS = '{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Intro"}
 
 
 async def publish_episode(
-    db: AsyncDatabase, home: Path, show_id: int, title: str = "Episode", *, with_extras: bool = True
+    db: Database, home: Path, show_id: int, title: str = "Episode", *, with_extras: bool = True
 ) -> str:
     """A published episode with real files (MP3, PNG, VTT, chapters JSON) stored as assets rows."""
     folder = home / "objects" / uuid.uuid4().hex

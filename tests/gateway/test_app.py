@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import Gateway, register
 
 
@@ -25,7 +25,7 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
     assert client.get("/docs").status_code == 200
 
 
-async def test_validation_error_names_the_field(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_validation_error_names_the_field(client: httpx.Client, db: Database) -> None:
     r = client.post("/v1/users", json={"email": "not-an-email", "password": "long enough pw"})
     assert r.status_code == 422
     err = _error(r)
@@ -34,7 +34,7 @@ async def test_validation_error_names_the_field(client: httpx.Client, db: AsyncD
     assert (await db.fetch_one("SELECT count(*) AS n FROM users"))["n"] == 0  # type: ignore[index]
 
 
-async def test_unknown_fields_are_rejected_and_nothing_is_written(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_unknown_fields_are_rejected_and_nothing_is_written(client: httpx.Client, db: Database) -> None:
     r = client.post("/v1/users", json={"email": "a@example.org", "password": "long enough pw", "is_admin": True})
     assert r.status_code == 422
     err = _error(r)
@@ -49,7 +49,7 @@ def test_malformed_json_is_400(client: httpx.Client) -> None:
 
 
 async def test_body_over_the_limit_is_413_and_writes_nothing(
-    client: httpx.Client, gateway: Gateway, db: AsyncDatabase
+    client: httpx.Client, gateway: Gateway, db: Database
 ) -> None:
     auth = register(client)
     big = "x" * (gateway.settings.max_body_bytes + 10)

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase, current_actor
+from aether.db.pool import Database, current_actor
 from aether.gateway.announce import PageCache, SessionCache
 from aether.gateway.deps import (
     DB,
@@ -69,13 +69,13 @@ class Seen:
 
 
 @pytest.fixture
-async def adb(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+async def adb(settings: Settings) -> AsyncIterator[Database]:
     assert settings.database_url is not None
-    async with AsyncDatabase(settings, settings.database_url.get_secret_value()) as db:
+    async with Database(settings, settings.database_url.get_secret_value()) as db:
         yield db
 
 
-async def account(db: AsyncDatabase, email: str, role: str) -> Account:
+async def account(db: Database, email: str, role: str) -> Account:
     async with db.transaction() as conn:
         user = await accounts.register(conn, email, "correct horse 1", role=role)
         token, session = await create_session(conn, user["id"], ttl_s=3600, user_agent="pytest", ip=None)
@@ -83,18 +83,18 @@ async def account(db: AsyncDatabase, email: str, role: str) -> Account:
 
 
 @pytest.fixture
-async def admin(adb: AsyncDatabase) -> Account:
+async def admin(adb: Database) -> Account:
     return await account(adb, "admin@example.org", "admin")
 
 
 @pytest.fixture
-async def user(adb: AsyncDatabase) -> Account:
+async def user(adb: Database) -> Account:
     return await account(adb, "user@example.org", "user")
 
 
 def small_app(
     settings: Settings,
-    db: AsyncDatabase,
+    db: Database,
     *,
     audit: bool = True,
     sessions: SessionCache | None = None,
@@ -111,7 +111,7 @@ def small_app(
     app.state.page_cache = pages = pages or PageCache(60.0)
     seen = seen or Seen()
 
-    async def actor_in_a_transaction(db: AsyncDatabase) -> str | None:
+    async def actor_in_a_transaction(db: Database) -> str | None:
         async with db.transaction() as conn:
             cur = await conn.execute("SELECT current_setting('aether.actor', true) AS actor")
             row = await cur.fetchone()
@@ -168,7 +168,7 @@ def client(app: FastAPI, *, peer: tuple[str, int] | None = ("127.0.0.1", 50000),
 
 
 @pytest.fixture
-async def api(settings: Settings, adb: AsyncDatabase) -> AsyncIterator[httpx.AsyncClient]:
+async def api(settings: Settings, adb: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with client(small_app(settings, adb)) as c:
         yield c
 
@@ -224,7 +224,7 @@ async def test_the_scheme_is_case_insensitive(api: httpx.AsyncClient, user: Acco
 
 
 async def test_an_unknown_or_revoked_bearer_token_is_401_but_a_stale_cookie_is_anonymous(
-    api: httpx.AsyncClient, adb: AsyncDatabase, user: Account
+    api: httpx.AsyncClient, adb: Database, user: Account
 ) -> None:
     for token in ("not-a-token", "x" * 500):
         r = await api.get("/anyone", headers={"Authorization": f"Bearer {token}"})
@@ -247,7 +247,7 @@ async def test_the_bearer_token_wins_over_the_cookie(api: httpx.AsyncClient, use
 
 
 async def test_a_session_forgotten_on_logout_is_not_served_from_the_cache(
-    settings: Settings, adb: AsyncDatabase, user: Account
+    settings: Settings, adb: Database, user: Account
 ) -> None:
     sessions = SessionCache(60.0, trust_ttl=True)  # trusted for a minute: only a forget ends it early
     async with client(small_app(settings, adb, sessions=sessions)) as api:
@@ -313,7 +313,7 @@ async def test_the_admin_check(api: httpx.AsyncClient, user: Account, admin: Acc
 
 
 async def test_a_requests_transactions_are_audited_as_its_user_and_the_actor_ends_with_it(
-    settings: Settings, adb: AsyncDatabase, user: Account, no_actor: None
+    settings: Settings, adb: Database, user: Account, no_actor: None
 ) -> None:
     async with client(small_app(settings, adb)) as api:
         r = await api.post("/me", headers=user.bearer)
@@ -345,7 +345,7 @@ async def test_a_requests_transactions_are_audited_as_its_user_and_the_actor_end
         (None, None),
     ],
 )
-async def test_client_ip(settings: Settings, adb: AsyncDatabase, peer: tuple[str, int] | None, ip: str | None) -> None:
+async def test_client_ip(settings: Settings, adb: Database, peer: tuple[str, int] | None, ip: str | None) -> None:
     async with client(small_app(settings, adb), peer=peer) as api:
         assert (await api.get("/where")).json()["ip"] == ip
 
@@ -369,7 +369,7 @@ async def test_client_ip(settings: Settings, adb: AsyncDatabase, peer: tuple[str
 )
 async def test_base_url_with_and_without_a_public_url(
     settings: Settings,
-    adb: AsyncDatabase,
+    adb: Database,
     public_url: str | None,
     request_base: str,
     root_path: str,
@@ -393,7 +393,7 @@ def cached_page() -> tuple[PageCache, tuple[int, int]]:
     return pages, generation
 
 
-async def test_reads_keep_the_rendered_pages(settings: Settings, adb: AsyncDatabase, user: Account) -> None:
+async def test_reads_keep_the_rendered_pages(settings: Settings, adb: Database, user: Account) -> None:
     pages, _ = cached_page()
     async with client(small_app(settings, adb, pages=pages)) as api:
         for method in ("GET", "HEAD", "OPTIONS"):
@@ -402,7 +402,7 @@ async def test_reads_keep_the_rendered_pages(settings: Settings, adb: AsyncDatab
     assert pages.get(PAGE_KEY) == b"rendered page"
 
 
-async def test_a_write_forgets_every_page_before_its_response_starts(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_a_write_forgets_every_page_before_its_response_starts(settings: Settings, adb: Database) -> None:
     pages, generation = cached_page()
     seen = Seen()
     async with client(small_app(settings, adb, pages=pages, seen=seen)) as api:
@@ -415,7 +415,7 @@ async def test_a_write_forgets_every_page_before_its_response_starts(settings: S
     assert pages.get(PAGE_KEY) is None  # a page built from what the write changed is not kept either
 
 
-async def test_a_refused_write_forgets_the_pages_too(settings: Settings, adb: AsyncDatabase, user: Account) -> None:
+async def test_a_refused_write_forgets_the_pages_too(settings: Settings, adb: Database, user: Account) -> None:
     pages, _ = cached_page()
     async with client(small_app(settings, adb, pages=pages)) as api:
         assert (await api.post("/me", headers=user.cookie)).status_code == 403

@@ -12,7 +12,7 @@ import httpx
 import podcastparser
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import create_show, publish_episode, register
 
 NS = {
@@ -21,7 +21,7 @@ NS = {
 }
 
 
-async def test_feed_parses_with_every_tag(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+async def test_feed_parses_with_every_tag(client: httpx.Client, db: Database, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth, title="Feed & Friends", owner_email="owner@example.org", explicit=False)
     first = await publish_episode(db, settings.home, show["id"], "First <episode>")
@@ -70,7 +70,7 @@ async def test_feed_parses_with_every_tag(client: httpx.Client, db: AsyncDatabas
     assert second
 
 
-async def test_etag_and_304(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+async def test_etag_and_304(client: httpx.Client, db: Database, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth)
     await publish_episode(db, settings.home, show["id"])
@@ -91,7 +91,7 @@ def test_unknown_show_is_404(client: httpx.Client) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
-async def test_enclosures_fetched_with_range(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+async def test_enclosures_fetched_with_range(client: httpx.Client, db: Database, settings: Settings) -> None:
     auth = register(client)
     show = create_show(client, auth)
     episode_id = await publish_episode(db, settings.home, show["id"])

@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.gateway.announce import PageCache
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register
 from tests.support import wait_for
@@ -22,7 +22,7 @@ def _titles(client: httpx.Client, show_id: int, headers: dict[str, str]) -> list
 
 
 async def test_changes_made_elsewhere_reach_the_cached_pages(
-    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase, settings: Settings
+    two_gateways: tuple[Gateway, Gateway], db: Database, settings: Settings
 ) -> None:
     a, b = two_gateways
     with a.client() as ca, b.client() as cb:
@@ -53,7 +53,7 @@ async def test_changes_made_elsewhere_reach_the_cached_pages(
 
 
 async def test_a_write_through_the_gateway_is_read_back_at_once(
-    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase, settings: Settings
+    two_gateways: tuple[Gateway, Gateway], db: Database, settings: Settings
 ) -> None:
     a, _ = two_gateways
     with a.client() as ca:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.gateway.announce import SessionCache
 from aether.security.sessions import Session
 from tests.gateway.conftest import Gateway, register
@@ -26,7 +26,7 @@ def test_logout_through_one_gateway_ends_the_session_on_the_other(two_gateways: 
 
 
 async def test_changes_to_preferences_and_role_reach_the_other_gateway(
-    two_gateways: tuple[Gateway, Gateway], db: AsyncDatabase
+    two_gateways: tuple[Gateway, Gateway], db: Database
 ) -> None:
     a, b = two_gateways
     with a.client() as ca, b.client() as cb:

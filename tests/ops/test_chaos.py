@@ -30,7 +30,7 @@ from psycopg_pool import PoolTimeout
 from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import DatabaseUnavailable
 from aether.gateway.app import create_app
 from aether.gateway.errors import http_status
@@ -243,7 +243,7 @@ def test_postgres_restart_mid_run_loses_nothing_and_the_gateway_answers_503(
 async def test_a_query_cut_off_mid_flight_is_database_unavailable_and_the_pool_recovers(settings: Settings) -> None:
     assert settings.database_url is not None
     url = settings.database_url.get_secret_value()
-    async with AsyncDatabase(settings, url) as db:
+    async with Database(settings, url) as db:
 
         async def cut_off(pid: int) -> None:
             def terminate() -> bool:

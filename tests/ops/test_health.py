@@ -6,7 +6,7 @@ import httpx
 import psycopg
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.ops.health import readiness
 
 
@@ -34,7 +34,7 @@ def test_readyz_is_503_while_a_migration_is_pending(gateway_url: str, database_u
 
 
 async def test_readiness_reports_an_unreachable_database(settings: Settings) -> None:
-    unreachable = AsyncDatabase(settings, "postgresql://nobody@127.0.0.1:1/nothing")  # never opened
+    unreachable = Database(settings, "postgresql://nobody@127.0.0.1:1/nothing")  # never opened
     report = await readiness(unreachable)
     assert report["ready"] is False and report["checks"]["database"].startswith("unreachable")
     assert (await readiness(None))["ready"] is False

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aether.orchestrator  # noqa: F401  (registers the engine's hooks)
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.orchestrator import HOOKS
 from aether.queue import lifecycle
 from aether.queue.lifecycle import Claimer, TaskRow
@@ -21,22 +21,22 @@ def claimer(types: Sequence[str], worker: str = "sim-worker", hooks: Hooks = HOO
     return Claimer(worker=worker, types=list(types), lease_s=300.0, hooks=hooks)
 
 
-async def claim(db: AsyncDatabase, who: Claimer, batch: int = 100) -> list[TaskRow]:
+async def claim(db: Database, who: Claimer, batch: int = 100) -> list[TaskRow]:
     async with db.connection() as conn:
         return await lifecycle.claim(conn, who, batch)
 
 
-async def complete(db: AsyncDatabase, who: Claimer, row: TaskRow, result: dict[str, Any]) -> bool:
+async def complete(db: Database, who: Claimer, row: TaskRow, result: dict[str, Any]) -> bool:
     async with db.connection() as conn:
         return row["id"] in await lifecycle.complete(conn, who, [(row, result)])
 
 
-async def fail(db: AsyncDatabase, who: Claimer, row: TaskRow, message: str, *, final: bool) -> TaskRow | None:
+async def fail(db: Database, who: Claimer, row: TaskRow, message: str, *, final: bool) -> TaskRow | None:
     async with db.connection() as conn:
         return await lifecycle.fail(conn, who, row, message, None, "failed" if final else "retry", 0.0)
 
 
-async def run_all(db: AsyncDatabase, who: Claimer, result: Result, *, rounds: int = 50) -> int:
+async def run_all(db: Database, who: Claimer, result: Result, *, rounds: int = 50) -> int:
     """Claim and complete until nothing is left to claim; returns how many tasks ran."""
     ran = 0
     for _ in range(rounds):
@@ -49,17 +49,17 @@ async def run_all(db: AsyncDatabase, who: Claimer, result: Result, *, rounds: in
     raise AssertionError(f"still claiming tasks after {rounds} rounds")
 
 
-async def step_rows(db: AsyncDatabase, workflow_id: str) -> dict[str, dict[str, Any]]:
+async def step_rows(db: Database, workflow_id: str) -> dict[str, dict[str, Any]]:
     rows = await db.fetch_all("SELECT * FROM task_instances WHERE workflow_id = %s ORDER BY position", (workflow_id,))
     return {r["step_name"]: dict(r) for r in rows}
 
 
-async def workflow_row(db: AsyncDatabase, workflow_id: str) -> dict[str, Any]:
+async def workflow_row(db: Database, workflow_id: str) -> dict[str, Any]:
     row = await db.fetch_one("SELECT * FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
     assert row is not None
     return dict(row)
 
 
-async def tasks_of(db: AsyncDatabase, workflow_id: str) -> list[dict[str, Any]]:
+async def tasks_of(db: Database, workflow_id: str) -> list[dict[str, Any]]:
     rows = await db.fetch_all("SELECT * FROM tasks WHERE workflow_id = %s ORDER BY id", (workflow_id,))
     return [dict(r) for r in rows]

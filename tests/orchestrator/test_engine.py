@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.orchestrator import (
     HOOKS,
@@ -70,12 +70,12 @@ def handler_result(row: TaskRow) -> dict[str, Any]:
     raise AssertionError(row["task_type"])
 
 
-async def start(adb: AsyncDatabase, params: dict[str, Any] | None = None) -> str:
+async def start(adb: Database, params: dict[str, Any] | None = None) -> str:
     async with adb.connection() as conn:
         return await start_workflow(conn, NAME, params or {"query": "rust"}, trigger_event_type="cli")
 
 
-async def test_start_creates_the_workflow_steps_and_root_task_in_one_go(adb: AsyncDatabase) -> None:
+async def test_start_creates_the_workflow_steps_and_root_task_in_one_go(adb: Database) -> None:
     wid = await start(adb)
     wf = await sim.workflow_row(adb, wid)
     assert (wf["status"], wf["definition_name"], wf["definition_version"]) == ("running", NAME, 1)
@@ -101,7 +101,7 @@ async def test_start_creates_the_workflow_steps_and_root_task_in_one_go(adb: Asy
     assert steps["topic"]["task_id"] == task["id"] and steps["topic"]["input_params"] == task["payload"]
 
 
-async def test_fan_out_and_fan_in_run_to_completion(adb: AsyncDatabase) -> None:
+async def test_fan_out_and_fan_in_run_to_completion(adb: Database) -> None:
     wid = await start(adb)
     who = sim.claimer(TYPES)
     [topic] = await sim.claim(adb, who)
@@ -139,7 +139,7 @@ async def test_fan_out_and_fan_in_run_to_completion(adb: AsyncDatabase) -> None:
     assert [s["step_name"] for s in state["steps"]] == ["topic", "script", "cover", "voice"]
 
 
-async def test_bad_params_change_nothing(adb: AsyncDatabase) -> None:
+async def test_bad_params_change_nothing(adb: Database) -> None:
     async with adb.connection() as conn:
         with pytest.raises(ValidationFailed, match="needs parameter 'query'") as err:
             await start_workflow(conn, NAME, {"q": "typo"})
@@ -152,7 +152,7 @@ async def test_bad_params_change_nothing(adb: AsyncDatabase) -> None:
     assert await adb.fetch_one("SELECT count(*) AS n FROM tasks") == {"n": 0}
 
 
-async def test_start_rolls_back_with_the_callers_transaction(adb: AsyncDatabase) -> None:
+async def test_start_rolls_back_with_the_callers_transaction(adb: Database) -> None:
     with pytest.raises(RuntimeError, match="caller changed its mind"):
         async with adb.transaction() as conn:
             await start_workflow(conn, NAME, {"query": "x"})
@@ -161,7 +161,7 @@ async def test_start_rolls_back_with_the_callers_transaction(adb: AsyncDatabase)
     assert await adb.fetch_one("SELECT count(*) AS n FROM tasks") == {"n": 0}
 
 
-async def test_a_retried_attempt_keeps_the_step_queued_with_its_error(adb: AsyncDatabase) -> None:
+async def test_a_retried_attempt_keeps_the_step_queued_with_its_error(adb: Database) -> None:
     wid = await start(adb)
     who = sim.claimer(TYPES)
     [topic] = await sim.claim(adb, who)
@@ -177,7 +177,7 @@ async def test_a_retried_attempt_keeps_the_step_queued_with_its_error(adb: Async
     assert step["status"] == "completed" and step["attempts"] == 2
 
 
-async def test_final_failure_then_retry_redoes_only_the_failed_step(adb: AsyncDatabase) -> None:
+async def test_final_failure_then_retry_redoes_only_the_failed_step(adb: Database) -> None:
     wid = await start(adb)
     who = sim.claimer(TYPES)
     [topic] = await sim.claim(adb, who)
@@ -214,7 +214,7 @@ async def test_final_failure_then_retry_redoes_only_the_failed_step(adb: AsyncDa
             await retry_workflow(conn, wid)
 
 
-async def test_cancel_stops_pending_and_running_tasks(adb: AsyncDatabase) -> None:
+async def test_cancel_stops_pending_and_running_tasks(adb: Database) -> None:
     wid = await start(adb)
     who = sim.claimer(TYPES)
     [topic] = await sim.claim(adb, who)
@@ -249,7 +249,7 @@ async def test_cancel_stops_pending_and_running_tasks(adb: AsyncDatabase) -> Non
     assert (await sim.workflow_row(adb, wid))["status"] == "completed"
 
 
-async def test_a_step_whose_input_is_missing_fails_the_workflow(adb: AsyncDatabase) -> None:
+async def test_a_step_whose_input_is_missing_fails_the_workflow(adb: Database) -> None:
     wid = await start(adb)
     who = sim.claimer(TYPES)
     [topic] = await sim.claim(adb, who)
@@ -262,7 +262,7 @@ async def test_a_step_whose_input_is_missing_fails_the_workflow(adb: AsyncDataba
     assert await sim.claim(adb, who) == []
 
 
-async def test_concurrent_fan_in_enqueues_the_join_step_once(adb: AsyncDatabase) -> None:
+async def test_concurrent_fan_in_enqueues_the_join_step_once(adb: Database) -> None:
     """Many workflows; for each, both parents of the join step complete at the same moment in two
     transactions of two 'workers'."""
     who_a, who_b = sim.claimer(TYPES, "worker-a"), sim.claimer(TYPES, "worker-b")
@@ -287,7 +287,7 @@ async def test_concurrent_fan_in_enqueues_the_join_step_once(adb: AsyncDatabase)
         assert (await sim.workflow_row(adb, wid))["status"] == "completed"
 
 
-async def test_a_crash_inside_the_completion_loses_and_doubles_nothing(adb: AsyncDatabase) -> None:
+async def test_a_crash_inside_the_completion_loses_and_doubles_nothing(adb: Database) -> None:
     """The completion and the enqueue of the next steps are one transaction: abort it half-way."""
     from aether.queue import lifecycle
 
@@ -306,7 +306,7 @@ async def test_a_crash_inside_the_completion_loses_and_doubles_nothing(adb: Asyn
     assert len(await sim.tasks_of(adb, wid)) == 3
 
 
-async def test_resume_records_steps_whose_hooks_never_ran(adb: AsyncDatabase) -> None:
+async def test_resume_records_steps_whose_hooks_never_ran(adb: Database) -> None:
     wid = await start(adb)
     blind = sim.claimer(TYPES, hooks=NO_HOOKS)  # a worker that runs without the engine's hooks
     [topic] = await sim.claim(adb, blind)
@@ -322,7 +322,7 @@ async def test_resume_records_steps_whose_hooks_never_ran(adb: AsyncDatabase) ->
     assert (await sim.workflow_row(adb, wid))["status"] == "completed"
 
 
-async def test_a_task_cancelled_directly_fails_its_workflow(adb: AsyncDatabase) -> None:
+async def test_a_task_cancelled_directly_fails_its_workflow(adb: Database) -> None:
     wid = await start(adb)
     [task] = await sim.tasks_of(adb, wid)
     async with adb.transaction() as conn:
@@ -336,7 +336,7 @@ async def test_a_task_cancelled_directly_fails_its_workflow(adb: AsyncDatabase) 
     assert (await sim.workflow_row(adb, wid))["status"] == "completed"
 
 
-async def test_unknown_and_malformed_ids(adb: AsyncDatabase) -> None:
+async def test_unknown_and_malformed_ids(adb: Database) -> None:
     async with adb.connection() as conn:
         with pytest.raises(ValidationFailed, match="workflow_id must be a UUID"):
             await cancel_workflow(conn, "not-a-uuid", hooks=HOOKS)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.orchestrator import Step, WorkflowDefinition, register_workflow, start_workflow, unregister_workflow
 from tests.orchestrator.handlers_for_tests import TABLES_SQL
 from tests.queue.helpers import until
@@ -53,7 +53,7 @@ def definition() -> WorkflowDefinition:
 
 
 @pytest.fixture(autouse=True)
-async def episode(db: AsyncDatabase) -> AsyncIterator[None]:
+async def episode(db: Database) -> AsyncIterator[None]:
     await db.execute(TABLES_SQL)
     register_workflow(definition())
     yield
@@ -124,18 +124,18 @@ def workers(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
     group.stop()
 
 
-async def start(db: AsyncDatabase, **params: Any) -> str:
+async def start(db: Database, **params: Any) -> str:
     async with db.connection() as conn:
         return await start_workflow(conn, NAME, {"query": "tides", "hang": None, "needs_flag": False, **params})
 
 
-async def status_of(db: AsyncDatabase, wid: str) -> str:
+async def status_of(db: Database, wid: str) -> str:
     row = await db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (wid,))
     assert row is not None
     return str(row["status"])
 
 
-async def wait_status(db: AsyncDatabase, wid: str, status: str, workers: Workers, timeout: float = 60) -> None:
+async def wait_status(db: Database, wid: str, status: str, workers: Workers, timeout: float = 60) -> None:
     async def reached() -> bool:
         return await status_of(db, wid) == status
 
@@ -146,7 +146,7 @@ async def wait_status(db: AsyncDatabase, wid: str, status: str, workers: Workers
         raise
 
 
-async def runs(db: AsyncDatabase, wid: str) -> dict[str, int]:
+async def runs(db: Database, wid: str) -> dict[str, int]:
     rows = await db.fetch_all(
         "SELECT step, count(*) AS n FROM wftest_events WHERE workflow_id = %s AND what = 'ran' GROUP BY step",
         (wid,),
@@ -155,7 +155,7 @@ async def runs(db: AsyncDatabase, wid: str) -> dict[str, int]:
 
 
 async def test_fan_out_fan_in_runs_to_completion_on_two_workers(
-    db: AsyncDatabase, workers: Workers, cli_env: dict[str, str]
+    db: Database, workers: Workers, cli_env: dict[str, str]
 ) -> None:
     workers.start()
     workers.start()
@@ -173,9 +173,7 @@ async def test_fan_out_fan_in_runs_to_completion_on_two_workers(
     assert voice["script"] == "Welcome. Today: All about q0." and voice["cover"].startswith("file:///covers/")
 
 
-async def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(
-    db: AsyncDatabase, workers: Workers
-) -> None:
+async def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(db: Database, workers: Workers) -> None:
     doomed = workers.start()
     wid = await start(db, hang="first")
     await until(
@@ -198,7 +196,7 @@ async def test_a_worker_killed_mid_step_is_replaced_and_the_effect_happens_once(
 
 
 async def test_retry_after_a_failed_step_and_cancel_through_the_cli(
-    db: AsyncDatabase, workers: Workers, cli_env: dict[str, str]
+    db: Database, workers: Workers, cli_env: dict[str, str]
 ) -> None:
     workers.start()
     wid = await start(db, needs_flag=True)

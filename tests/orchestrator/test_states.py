@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import Conflict
 from aether.orchestrator import (
     HOOKS,
@@ -63,7 +63,7 @@ class Snapshot:
     tasks: dict[int, dict[str, Any]]
 
 
-async def snapshot(db: AsyncDatabase, wid: str) -> Snapshot:
+async def snapshot(db: Database, wid: str) -> Snapshot:
     tasks = {t["id"]: t for t in await sim.tasks_of(db, wid)}
     return Snapshot(await sim.workflow_row(db, wid), await sim.step_rows(db, wid), tasks)
 
@@ -118,7 +118,7 @@ def check(before: Snapshot, now: Snapshot, deps: dict[str, list[str]], event: st
         assert statuses & {"failed", "cancelled"}
 
 
-async def play(db: AsyncDatabase, shape: list[tuple[str, list[str]]], events: list[tuple[str, int]]) -> None:
+async def play(db: Database, shape: list[tuple[str, list[str]]], events: list[tuple[str, int]]) -> None:
     number = next(_examples)
     name, task_type = f"prop_{number}", f"prop.{number}"
     definition = WorkflowDefinition(
@@ -213,6 +213,6 @@ async def play(db: AsyncDatabase, shape: list[tuple[str, list[str]]], events: li
     events=st.lists(st.tuples(st.sampled_from(EVENTS), st.integers(0, 20)), max_size=25),
 )
 async def test_random_runs_keep_every_invariant(
-    adb: AsyncDatabase, shape: list[tuple[str, list[str]]], events: list[tuple[str, int]]
+    adb: Database, shape: list[tuple[str, list[str]]], events: list[tuple[str, int]]
 ) -> None:
     await play(adb, shape, events)

@@ -13,7 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.idempotency import run_once
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run.hooks import HOOKS
@@ -40,7 +40,7 @@ def fast_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=FAST)
 
 
-async def make_show(db: AsyncDatabase, **columns: Any) -> dict[str, Any]:
+async def make_show(db: Database, **columns: Any) -> dict[str, Any]:
     """A user and one show of theirs, with the given shows columns (JSON ones as Python values)."""
     user = await db.fetch_one(
         "INSERT INTO users (email, password_hash, display_name) VALUES (%s, 'x', 'Tester') RETURNING id",
@@ -99,7 +99,7 @@ class WorkerThread:
         handlers = {t: real[t] for t in publishing} | media
         assert self.settings.database_url is not None
         self.loop = asyncio.get_running_loop()
-        async with AsyncDatabase(self.settings, self.settings.database_url.get_secret_value()) as db:
+        async with Database(self.settings, self.settings.database_url.get_secret_value()) as db:
             options = WorkerOptions(concurrency=4, listen=True)
             self.worker = Worker(self.settings, db, handlers, options, hooks=HOOKS, once=run_once)
             task = asyncio.create_task(self.worker.run())

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.orchestrator import retry_workflow
 from aether.podcasts import episodes
@@ -25,14 +25,14 @@ def content_settings(fast_settings: Settings) -> Settings:
     return fast_settings.model_copy(update={"tda_host_interval": 0.0, "tda_fetch_timeout": 2.0})
 
 
-async def _start(db: AsyncDatabase, show: dict[str, Any], topic: str, **fields: Any) -> dict[str, Any]:
+async def _start(db: Database, show: dict[str, Any], topic: str, **fields: Any) -> dict[str, Any]:
     async with db.transaction() as conn:
         return await episodes.start_episode(
             conn, show["user_id"], {}, show["id"], EpisodeIn(topic=topic, episode_minutes=2, **fields)
         )
 
 
-async def _finished(db: AsyncDatabase, episode_id: Any) -> dict[str, Any]:
+async def _finished(db: Database, episode_id: Any) -> dict[str, Any]:
     async def done() -> dict[str, Any] | None:
         row = await db.fetch_one("SELECT status FROM episodes WHERE id = %s", (episode_id,))
         return dict(row) if row and row["status"] in ("published", "failed") else None
@@ -47,13 +47,13 @@ async def _finished(db: AsyncDatabase, episode_id: Any) -> dict[str, Any]:
         }
 
 
-async def _owner(db: AsyncDatabase, episode_id: Any) -> int:
+async def _owner(db: Database, episode_id: Any) -> int:
     row = await db.fetch_one("SELECT user_id FROM episodes WHERE id = %s", (episode_id,))
     assert row is not None
     return int(row["user_id"])
 
 
-async def _output(db: AsyncDatabase, workflow_id: Any, step: str) -> dict[str, Any]:
+async def _output(db: Database, workflow_id: Any, step: str) -> dict[str, Any]:
     row = await db.fetch_one(
         "SELECT output_summary FROM task_instances WHERE workflow_id = %s AND step_name = %s", (workflow_id, step)
     )
@@ -62,7 +62,7 @@ async def _output(db: AsyncDatabase, workflow_id: Any, step: str) -> dict[str, A
 
 
 async def test_each_users_episode_uses_only_its_own_show_and_sources(
-    db: AsyncDatabase,
+    db: Database,
     content_settings: Settings,
     feed_server: FeedServer,
     worker_thread: Callable[..., WorkerThread],
@@ -102,7 +102,7 @@ async def test_each_users_episode_uses_only_its_own_show_and_sources(
 
 
 async def test_an_off_topic_request_fails_with_a_reason_and_retry_rediscovers(
-    db: AsyncDatabase,
+    db: Database,
     content_settings: Settings,
     feed_server: FeedServer,
     worker_thread: Callable[..., WorkerThread],
@@ -139,7 +139,7 @@ async def test_an_off_topic_request_fails_with_a_reason_and_retry_rediscovers(
 
 
 async def test_too_little_material_says_so(
-    db: AsyncDatabase,
+    db: Database,
     content_settings: Settings,
     feed_server: FeedServer,
     worker_thread: Callable[..., WorkerThread],
@@ -156,7 +156,7 @@ async def test_too_little_material_says_so(
     assert warning.startswith("material for about ") and warning.endswith(" of the 20 minutes asked")
 
 
-async def test_a_show_without_sources_is_refused_up_front(db: AsyncDatabase) -> None:
+async def test_a_show_without_sources_is_refused_up_front(db: Database) -> None:
     show = await make_show(db, sources=[])
     with pytest.raises(ValidationFailed) as refused:
         await _start(db, show, "anything at all")

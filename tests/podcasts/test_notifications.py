@@ -8,7 +8,7 @@ import uuid
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.idempotency import run_once
 from aether.podcasts import notifications as mail
 from aether.queue.tasks import TaskContext
@@ -17,7 +17,7 @@ from tests.gateway.smtp import Inbox, smtp_server  # noqa: F401  (fixture)
 
 async def test_new_episode_mails_each_subscriber_once(
     settings: Settings,
-    db: AsyncDatabase,
+    db: Database,
     smtp_server: tuple[Inbox, int],  # noqa: F811
 ) -> None:
     inbox, port = smtp_server

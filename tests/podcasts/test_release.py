@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.podcasts import release
 from aether.podcasts.episodes import start_episode
@@ -42,7 +42,7 @@ def services() -> Iterator[tuple[TelegramStandin, YouTubeStandin, WebSubHubStand
 
 @pytest.fixture
 async def publish_settings(
-    db: AsyncDatabase, fast_settings: Settings, services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin]
+    db: Database, fast_settings: Settings, services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin]
 ) -> Settings:
     bot_api, yt, hub = services
     settings = fast_settings.model_copy(
@@ -64,19 +64,19 @@ async def publish_settings(
     return settings
 
 
-async def start(db: AsyncDatabase, settings: Settings, show: dict[str, Any], **body: Any) -> dict[str, Any]:
+async def start(db: Database, settings: Settings, show: dict[str, Any], **body: Any) -> dict[str, Any]:
     async with db.transaction() as conn:
         request = EpisodeIn(topic="Solar sails", title="Solar sails at last", **body)
         return await start_episode(conn, show["user_id"], {}, show["id"], request, settings=settings)
 
 
-async def workflow_completed(db: AsyncDatabase, workflow_id: Any) -> bool:
+async def workflow_completed(db: Database, workflow_id: Any) -> bool:
     row = await db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
     return row is not None and row["status"] == "completed"
 
 
 async def test_an_episode_is_published_to_every_target_once(
-    db: AsyncDatabase,
+    db: Database,
     publish_settings: Settings,
     services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin],
     worker_thread: Callable[[Settings], WorkerThread],
@@ -136,7 +136,7 @@ async def test_an_episode_is_published_to_every_target_once(
 
 
 async def test_a_retried_publish_step_posts_nothing_twice(
-    db: AsyncDatabase,
+    db: Database,
     publish_settings: Settings,
     services: tuple[TelegramStandin, YouTubeStandin, WebSubHubStandin],
     worker_thread: Callable[[Settings], WorkerThread],
@@ -159,7 +159,7 @@ async def test_a_retried_publish_step_posts_nothing_twice(
     assert not await db.fetch_all("SELECT 1 FROM tasks WHERE task_type IN ('youtube.publish', 'publish.websub')")
 
 
-async def test_a_show_without_targets_runs_the_plain_workflow(db: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_a_show_without_targets_runs_the_plain_workflow(db: Database, fast_settings: Settings) -> None:
     show = await make_show(db)
     episode = await start(db, fast_settings, show)
     steps = await db.fetch_all("SELECT step_name FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],))
@@ -176,9 +176,7 @@ def _payload(episode: dict[str, Any], platforms: list[str]) -> dict[str, Any]:
     }
 
 
-async def test_release_publishes_once_and_a_rerun_changes_nothing(
-    db: AsyncDatabase, publish_settings: Settings
-) -> None:
+async def test_release_publishes_once_and_a_rerun_changes_nothing(db: Database, publish_settings: Settings) -> None:
     show = await make_show(db, targets={"telegram": {"chat_ids": ["@aether_news"]}})
     episode = await start(db, publish_settings, show)
 
@@ -207,7 +205,7 @@ async def test_release_publishes_once_and_a_rerun_changes_nothing(
     assert await db.fetch_one("SELECT count(*) AS n FROM tasks WHERE task_type = 'mail.notify_episode'") == {"n": 1}
 
 
-async def test_release_needs_an_episode(db: AsyncDatabase, publish_settings: Settings) -> None:
+async def test_release_needs_an_episode(db: Database, publish_settings: Settings) -> None:
     ctx = task_context(db, publish_settings, task_type="publish.release", agent="publish")
     with pytest.raises(ValidationFailed, match="episode_id is required"):
         await release.release(ctx, {"params": {"title": "demo"}, "platforms": []})

@@ -14,7 +14,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.podcasts import shows
 from aether.podcasts.episodes import start_episode
@@ -51,13 +51,13 @@ def tick_settings(fast_settings: Settings) -> Settings:
     return fast_settings.model_copy(update={"tda_host_interval": 0.0, "tda_fetch_timeout": 2.0})
 
 
-async def db_now(db: AsyncDatabase) -> datetime:
+async def db_now(db: Database) -> datetime:
     row = await db.fetch_one("SELECT (now() AT TIME ZONE 'UTC') AS now")
     assert row is not None
     return row["now"]  # type: ignore[no-any-return]
 
 
-async def set_fired(db: AsyncDatabase, show_id: int, at: datetime) -> None:
+async def set_fired(db: Database, show_id: int, at: datetime) -> None:
     await db.execute("UPDATE shows SET schedule_fired_at = %s WHERE id = %s", (at, show_id))
 
 
@@ -72,7 +72,7 @@ def test_due_tick() -> None:
 
 
 async def test_two_concurrent_ticks_start_one_episode_per_due_show(
-    db: AsyncDatabase, tick_settings: Settings, feeds: FeedServer
+    db: Database, tick_settings: Settings, feeds: FeedServer
 ) -> None:
     assert TASKS["shows.tick"].agent == "shows"
     periodic = await db.fetch_one("SELECT cron, task_type, agent_name FROM periodic_tasks WHERE name = 'shows.tick'")
@@ -88,7 +88,7 @@ async def test_two_concurrent_ticks_start_one_episode_per_due_show(
     later = now + timedelta(seconds=1)
 
     assert tick_settings.database_url is not None
-    async with AsyncDatabase(tick_settings, tick_settings.database_url.get_secret_value()) as other:
+    async with Database(tick_settings, tick_settings.database_url.get_secret_value()) as other:
         batches = await asyncio.gather(run_due(db, tick_settings, now=later), run_due(other, tick_settings, now=later))
     runs = [r for batch in batches for r in batch]
     assert {r.show_id for r in runs} == {due["id"]}
@@ -119,7 +119,7 @@ async def test_two_concurrent_ticks_start_one_episode_per_due_show(
     assert len(await db.fetch_all("SELECT id FROM episodes")) == 1
 
 
-async def test_a_tick_claimed_twice_at_once_starts_one_episode(db: AsyncDatabase, tick_settings: Settings) -> None:
+async def test_a_tick_claimed_twice_at_once_starts_one_episode(db: Database, tick_settings: Settings) -> None:
     show = await make_show(db, schedule="* * * * *", sources=[DEAD_FEED])
     topic = await add_topic(db, DEAD_FEED, "Tidal power for Harbor City", 0.7, await db_now(db) - timedelta(hours=1))
     row = await db.fetch_one("SELECT * FROM shows WHERE id = %s", (show["id"],))
@@ -127,7 +127,7 @@ async def test_a_tick_claimed_twice_at_once_starts_one_episode(db: AsyncDatabase
     tick = (await db_now(db)).replace(second=0, microsecond=0) + timedelta(minutes=1)
 
     assert tick_settings.database_url is not None
-    async with AsyncDatabase(tick_settings, tick_settings.database_url.get_secret_value()) as other:
+    async with Database(tick_settings, tick_settings.database_url.get_secret_value()) as other:
         runs = await asyncio.gather(run_show(db, tick_settings, row, tick), run_show(other, tick_settings, row, tick))
     assert sorted(r.outcome for r in runs) == ["started", "taken"]
     assert [r.topic_ids for r in runs if r.outcome == "started"] == [[topic]]
@@ -135,7 +135,7 @@ async def test_a_tick_claimed_twice_at_once_starts_one_episode(db: AsyncDatabase
     assert await db.fetch_one("SELECT count(*) AS n FROM workflow_instances") == {"n": 1}
 
 
-async def add_topic(db: AsyncDatabase, feed: str, title: str, score: float, created: datetime) -> str:
+async def add_topic(db: Database, feed: str, title: str, score: float, created: datetime) -> str:
     source = await db.fetch_one(
         "INSERT INTO sources (url) VALUES (%s) ON CONFLICT (url) DO UPDATE SET url = EXCLUDED.url RETURNING id",
         (feed,),
@@ -153,7 +153,7 @@ async def add_topic(db: AsyncDatabase, feed: str, title: str, score: float, crea
     return str(topic["id"])
 
 
-async def add_episode(db: AsyncDatabase, show: dict[str, Any], created: datetime, **params: Any) -> str:
+async def add_episode(db: Database, show: dict[str, Any], created: datetime, **params: Any) -> str:
     row = await db.fetch_one(
         "INSERT INTO episodes (show_id, user_id, guid, title, params, created_at)"
         " VALUES (%s, %s, %s, 'Earlier', %s, %s) RETURNING id",
@@ -163,7 +163,7 @@ async def add_episode(db: AsyncDatabase, show: dict[str, Any], created: datetime
     return str(row["id"])
 
 
-async def test_the_tick_picks_the_best_topics_no_episode_covered(db: AsyncDatabase, tick_settings: Settings) -> None:
+async def test_the_tick_picks_the_best_topics_no_episode_covered(db: Database, tick_settings: Settings) -> None:
     show = await make_show(db, schedule="0 * * * *", sources=[DEAD_FEED])
     now = await db_now(db)
     covered = await add_topic(db, DEAD_FEED, "Covered by a scheduled episode", 0.95, now - timedelta(hours=3))
@@ -204,7 +204,7 @@ async def test_the_tick_picks_the_best_topics_no_episode_covered(db: AsyncDataba
     assert await db.fetch_one("SELECT count(*) AS n FROM episodes WHERE show_id = %s", (show["id"],)) == {"n": 3}
 
 
-async def test_shows_without_a_schedule_are_left_alone(db: AsyncDatabase, tick_settings: Settings) -> None:
+async def test_shows_without_a_schedule_are_left_alone(db: Database, tick_settings: Settings) -> None:
     await make_show(db, sources=[DEAD_FEED])
     await add_topic(db, DEAD_FEED, "Nobody asked for this", 0.9, await db_now(db))
     assert await run_due(db, tick_settings, now=await db_now(db) + timedelta(days=7)) == []
@@ -213,7 +213,7 @@ async def test_shows_without_a_schedule_are_left_alone(db: AsyncDatabase, tick_s
 
 @pytest.mark.slow
 async def test_a_scheduled_episode_is_made_and_published_end_to_end(
-    db: AsyncDatabase, tick_settings: Settings, feeds: FeedServer, worker_thread: Callable[..., WorkerThread]
+    db: Database, tick_settings: Settings, feeds: FeedServer, worker_thread: Callable[..., WorkerThread]
 ) -> None:
     """The real agents make a one-minute episode on the picked topics; Telegram and the hub get it."""
     with TelegramStandin(TOKEN) as bot_api, WebSubHubStandin() as hub:
@@ -254,7 +254,7 @@ async def test_a_scheduled_episode_is_made_and_published_end_to_end(
         assert hub.pings == [[f"https://pod.example/shows/{show['slug']}/feed.xml"]]
 
 
-async def test_a_scheduled_show_reads_only_its_own_sources(db: AsyncDatabase, tick_settings: Settings) -> None:
+async def test_a_scheduled_show_reads_only_its_own_sources(db: Database, tick_settings: Settings) -> None:
     """Another user's feed holds a fresh topic; a scheduled show never picks it, and without sources of its
     own it cannot even be scheduled."""
     mine, theirs = "https://feeds.example.org/mine.xml", "https://feeds.example.org/theirs.xml"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.idempotency import run_once
 from aether.queue.tasks import NO_HOOKS
 from aether.queue.worker import Worker, WorkerOptions
@@ -34,7 +34,7 @@ def fast_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def qtables(adb: AsyncDatabase) -> AsyncDatabase:
+async def qtables(adb: Database) -> Database:
     await adb.execute(handlers_for_tests.TABLES_SQL)
     return adb
 
@@ -43,14 +43,14 @@ StartWorker = Callable[..., Awaitable[Worker]]
 
 
 @pytest.fixture
-async def start_worker(fast_settings: Settings, qtables: AsyncDatabase) -> AsyncIterator[StartWorker]:
+async def start_worker(fast_settings: Settings, qtables: Database) -> AsyncIterator[StartWorker]:
     """Start in-process workers (on their own pools); all are stopped at the end of the test."""
-    running: list[tuple[Worker, asyncio.Task[None], AsyncDatabase]] = []
+    running: list[tuple[Worker, asyncio.Task[None], Database]] = []
 
     async def start(settings: Settings | None = None, **options: Any) -> Worker:
         settings = settings or fast_settings
         assert settings.database_url is not None
-        db = await AsyncDatabase(settings, settings.database_url.get_secret_value()).open()
+        db = await Database(settings, settings.database_url.get_secret_value()).open()
         hooks = options.pop("hooks", NO_HOOKS)
         options.setdefault("listen", settings.database_listen)
         worker = Worker(

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 
 T = TypeVar("T")
 
@@ -26,17 +26,17 @@ async def until(
         await asyncio.sleep(interval)
 
 
-async def task_row(db: AsyncDatabase, task_id: int) -> dict[str, Any]:
+async def task_row(db: Database, task_id: int) -> dict[str, Any]:
     row = await db.fetch_one("SELECT * FROM tasks WHERE id = %s", (task_id,))
     assert row is not None
     return dict(row)
 
 
-async def status_is(db: AsyncDatabase, task_id: int, *statuses: str) -> dict[str, Any] | None:
+async def status_is(db: Database, task_id: int, *statuses: str) -> dict[str, Any] | None:
     row = await task_row(db, task_id)
     return row if row["status"] in statuses else None
 
 
-async def all_finished(db: AsyncDatabase) -> bool:
+async def all_finished(db: Database) -> bool:
     row = await db.fetch_one("SELECT count(*) AS n FROM tasks WHERE status IN ('pending', 'in_progress')")
     return row is not None and row["n"] == 0

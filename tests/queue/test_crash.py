@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.queue import NewTask, enqueue
 from tests.queue.handlers_for_tests import AGENT
 from tests.queue.helpers import status_is, task_row, until
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 async def test_sigkill_mid_task_is_rescued_and_the_effect_happens_once(
-    qtables: AsyncDatabase, cli_env: dict[str, str]
+    qtables: Database, cli_env: dict[str, str]
 ) -> None:
     db = qtables
     async with db.transaction() as conn:
@@ -45,9 +45,7 @@ async def test_sigkill_mid_task_is_rescued_and_the_effect_happens_once(
     assert [r["attempt"] for r in runs] == [1, 2]
 
 
-async def test_sigterm_finishes_work_in_hand_and_releases_the_rest(
-    qtables: AsyncDatabase, cli_env: dict[str, str]
-) -> None:
+async def test_sigterm_finishes_work_in_hand_and_releases_the_rest(qtables: Database, cli_env: dict[str, str]) -> None:
     db = qtables
     async with db.transaction() as conn:
         slow, *rest = await enqueue(

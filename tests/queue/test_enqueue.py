@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aether.db.pool import AsyncDatabase, Connection
+from aether.db.pool import Connection, Database
 from aether.errors import ValidationFailed
 from aether.queue import NewTask, enqueue, enqueue_sync
 
 
-async def test_enqueue_many_in_one_call_creates_agents(adb: AsyncDatabase) -> None:
+async def test_enqueue_many_in_one_call_creates_agents(adb: Database) -> None:
     async with adb.transaction() as conn:
         ids = await enqueue(
             conn,
@@ -36,7 +36,7 @@ async def test_enqueue_many_in_one_call_creates_agents(adb: AsyncDatabase) -> No
     assert [a["name"] for a in agents] == ["sca", "tda"]
 
 
-async def test_dedupe_key_returns_live_task(adb: AsyncDatabase) -> None:
+async def test_dedupe_key_returns_live_task(adb: Database) -> None:
     async with adb.transaction() as conn:
         first = await enqueue(
             conn, [NewTask("t.a", "ag", {}, dedupe_key="k1"), NewTask("t.a", "ag", {}, dedupe_key="k1")]
@@ -53,7 +53,7 @@ async def test_dedupe_key_returns_live_task(adb: AsyncDatabase) -> None:
     assert count is not None and count["n"] == 2
 
 
-async def test_concurrent_enqueues_of_a_new_agent_and_dedupe_key(adb: AsyncDatabase) -> None:
+async def test_concurrent_enqueues_of_a_new_agent_and_dedupe_key(adb: Database) -> None:
     async def one() -> list[int]:
         async with adb.transaction() as conn:
             return await enqueue(

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase, connect_async
+from aether.db.pool import AsyncConnection, Database, connect_async
 from aether.queue import NewTask, cancel, enqueue, lifecycle
 from aether.queue.lifecycle import Claimer, TaskRow, backoff_s
 from aether.queue.limits import set_limit
@@ -32,18 +32,18 @@ def at(minutes: float) -> datetime:
     return datetime.now(UTC) + timedelta(minutes=minutes)
 
 
-async def put(db: AsyncDatabase, *tasks: NewTask) -> list[int]:
+async def put(db: Database, *tasks: NewTask) -> list[int]:
     async with db.transaction() as conn:
         return await enqueue(conn, list(tasks))
 
 
-async def put_n(db: AsyncDatabase, n: int, **options: Any) -> list[int]:
+async def put_n(db: Database, n: int, **options: Any) -> list[int]:
     agent = options.pop("agent", AGENT)
     task_type = options.pop("task_type", TYPE)
     return await put(db, *(NewTask(task_type, agent, {"n": i}, **options) for i in range(n)))
 
 
-async def seconds_until(db: AsyncDatabase, task_id: int, column: str) -> float:
+async def seconds_until(db: Database, task_id: int, column: str) -> float:
     """How far `column` of the task lies ahead of the database's clock (negative: behind it)."""
     assert column in ("scheduled_at", "lease_expires_at", "started_at", "completed_at")
     row = await db.fetch_one(
@@ -54,7 +54,7 @@ async def seconds_until(db: AsyncDatabase, task_id: int, column: str) -> float:
     return float(row["s"])
 
 
-async def expire_leases(db: AsyncDatabase, ids: list[int], ago_s: float = 1.0) -> None:
+async def expire_leases(db: Database, ids: list[int], ago_s: float = 1.0) -> None:
     await db.execute(
         "UPDATE tasks SET lease_expires_at = (now() AT TIME ZONE 'UTC') - make_interval(secs => %s) WHERE id = ANY(%s)",
         (ago_s, ids),
@@ -73,7 +73,7 @@ async def autocommit(settings: Settings) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def claim_connection(db: AsyncDatabase, settings: Settings, mode: str) -> AsyncIterator[AsyncConnection]:
+async def claim_connection(db: Database, settings: Settings, mode: str) -> AsyncIterator[AsyncConnection]:
     if mode == "autocommit":
         async with autocommit(settings) as conn:
             yield conn
@@ -122,12 +122,12 @@ class Recorder:
 
 
 @pytest.fixture
-async def hook_log(adb: AsyncDatabase) -> AsyncDatabase:
+async def hook_log(adb: Database) -> Database:
     await adb.execute("CREATE TABLE lc_hook_log (id SERIAL PRIMARY KEY, task_id INTEGER NOT NULL, kind TEXT NOT NULL)")
     return adb
 
 
-async def logged(db: AsyncDatabase, kind: str) -> list[int]:
+async def logged(db: Database, kind: str) -> list[int]:
     rows = await db.fetch_all("SELECT task_id FROM lc_hook_log WHERE kind = %s ORDER BY id", (kind,))
     return [r["task_id"] for r in rows]
 
@@ -164,9 +164,7 @@ def test_backoff_is_random_without_a_generator() -> None:
 
 
 @pytest.mark.parametrize("mode", ["autocommit", "transaction"])
-async def test_claim_order_is_priority_then_schedule_then_id(
-    adb: AsyncDatabase, fast_settings: Settings, mode: str
-) -> None:
+async def test_claim_order_is_priority_then_schedule_then_id(adb: Database, fast_settings: Settings, mode: str) -> None:
     early = at(-10)
     low_early, high_late, high_earlier, low_same, future, other_type, other_agent = await put(
         adb,
@@ -196,7 +194,7 @@ async def test_claim_order_is_priority_then_schedule_then_id(
     assert claimed == {other_type, other_agent}  # every agent when none is named; the future task waits
 
 
-async def test_claim_with_nothing_to_ask_for_touches_nothing(adb: AsyncDatabase) -> None:
+async def test_claim_with_nothing_to_ask_for_touches_nothing(adb: Database) -> None:
     (task_id,) = await put_n(adb, 1)
     assert await claim(adb, Claimer("w", [TYPE]), 0) == []
     assert await claim(adb, Claimer("w", []), 5) == []
@@ -204,7 +202,7 @@ async def test_claim_with_nothing_to_ask_for_touches_nothing(adb: AsyncDatabase)
 
 
 @pytest.mark.parametrize("status", ["inactive", "error"])
-async def test_tasks_of_an_agent_that_is_not_active_wait(adb: AsyncDatabase, status: str) -> None:
+async def test_tasks_of_an_agent_that_is_not_active_wait(adb: Database, status: str) -> None:
     ids = await put_n(adb, 2)
     me = Claimer("w", [TYPE])
     await adb.execute("UPDATE agents SET status = %s WHERE name = %s", (status, AGENT))
@@ -217,7 +215,7 @@ async def test_tasks_of_an_agent_that_is_not_active_wait(adb: AsyncDatabase, sta
 
 
 @pytest.mark.parametrize("mode", ["autocommit", "transaction"])
-async def test_an_agent_limit_caps_running_tasks(adb: AsyncDatabase, fast_settings: Settings, mode: str) -> None:
+async def test_an_agent_limit_caps_running_tasks(adb: Database, fast_settings: Settings, mode: str) -> None:
     limited = await put_n(adb, 5, priority=5)
     free = await put_n(adb, 2, agent="lc-free")
     async with adb.transaction() as conn:
@@ -231,7 +229,7 @@ async def test_an_agent_limit_caps_running_tasks(adb: AsyncDatabase, fast_settin
         assert [r["id"] for r in await lifecycle.claim(conn, me, 10)] == [limited[2]]
 
 
-async def test_a_task_type_limit_spans_agents_and_a_zero_limit_holds_everything(adb: AsyncDatabase) -> None:
+async def test_a_task_type_limit_spans_agents_and_a_zero_limit_holds_everything(adb: Database) -> None:
     ids = await put_n(adb, 2) + await put_n(adb, 2, agent="lc-two")
     other = await put_n(adb, 1, task_type="lc.other")
     async with adb.transaction() as conn:
@@ -244,7 +242,7 @@ async def test_a_task_type_limit_spans_agents_and_a_zero_limit_holds_everything(
     assert await claim(adb, me, 10) == []
 
 
-async def test_a_limit_counts_tasks_other_workers_run(adb: AsyncDatabase) -> None:
+async def test_a_limit_counts_tasks_other_workers_run(adb: Database) -> None:
     ids = await put_n(adb, 4)
     assert len(await claim(adb, Claimer("first", [TYPE]), 2)) == 2
     async with adb.transaction() as conn:
@@ -252,7 +250,7 @@ async def test_a_limit_counts_tasks_other_workers_run(adb: AsyncDatabase) -> Non
     assert [r["id"] for r in await claim(adb, Claimer("second", [TYPE]), 10)] == [ids[2]]
 
 
-async def test_concurrent_claimers_never_pass_a_limit_together(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_concurrent_claimers_never_pass_a_limit_together(adb: Database, fast_settings: Settings) -> None:
     await put_n(adb, 12)
     async with adb.transaction() as conn:
         await set_limit(conn, "agent", AGENT, 3)
@@ -270,7 +268,7 @@ async def test_concurrent_claimers_never_pass_a_limit_together(adb: AsyncDatabas
 # ---- heartbeat --------------------------------------------------------------------------------------
 
 
-async def test_heartbeat_renews_this_workers_leases_and_reports_cancellation(adb: AsyncDatabase) -> None:
+async def test_heartbeat_renews_this_workers_leases_and_reports_cancellation(adb: Database) -> None:
     one, two, three = await put_n(adb, 3)
     me = Claimer("w", [TYPE], lease_s=120)
     rows = await claim(adb, me, 3)
@@ -290,7 +288,7 @@ async def test_heartbeat_renews_this_workers_leases_and_reports_cancellation(adb
 # ---- complete ---------------------------------------------------------------------------------------
 
 
-async def test_complete_stores_results_and_runs_hooks_in_the_same_transaction(hook_log: AsyncDatabase) -> None:
+async def test_complete_stores_results_and_runs_hooks_in_the_same_transaction(hook_log: Database) -> None:
     adb = hook_log
     ids = await put_n(adb, 3)
     recorder = Recorder()
@@ -311,7 +309,7 @@ async def test_complete_stores_results_and_runs_hooks_in_the_same_transaction(ho
     assert await logged(adb, "complete") == ids and recorder.failed == []
 
 
-async def test_a_raising_hook_rolls_back_the_batch_and_fails_that_tasks_attempt(hook_log: AsyncDatabase) -> None:
+async def test_a_raising_hook_rolls_back_the_batch_and_fails_that_tasks_attempt(hook_log: Database) -> None:
     adb = hook_log
     first, broken, last = await put_n(adb, 3, max_attempts=3)
     recorder = Recorder(raise_for={broken})
@@ -338,7 +336,7 @@ async def test_a_raising_hook_rolls_back_the_batch_and_fails_that_tasks_attempt(
     assert await logged(adb, "fail") == [broken]
 
 
-async def test_a_raising_hook_on_the_last_attempt_fails_the_task_for_good(hook_log: AsyncDatabase) -> None:
+async def test_a_raising_hook_on_the_last_attempt_fails_the_task_for_good(hook_log: Database) -> None:
     adb = hook_log
     (task_id,) = await put_n(adb, 1, max_attempts=1)
     recorder = Recorder(raise_for={task_id})
@@ -351,7 +349,7 @@ async def test_a_raising_hook_on_the_last_attempt_fails_the_task_for_good(hook_l
     assert [(f["id"], f["final"]) for f in recorder.failed] == [(task_id, True)]
 
 
-async def test_complete_leaves_tasks_that_are_no_longer_this_attempts(adb: AsyncDatabase) -> None:
+async def test_complete_leaves_tasks_that_are_no_longer_this_attempts(adb: Database) -> None:
     rescued, other_worker, stale = await put_n(adb, 3)
     me = Claimer("w", [TYPE])
     rows = {r["id"]: r for r in await claim(adb, me, 3)}
@@ -371,7 +369,7 @@ async def test_complete_leaves_tasks_that_are_no_longer_this_attempts(adb: Async
 # ---- fail -------------------------------------------------------------------------------------------
 
 
-async def test_a_failed_attempt_is_retried_after_its_delay(hook_log: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_a_failed_attempt_is_retried_after_its_delay(hook_log: Database, fast_settings: Settings) -> None:
     adb = hook_log
     (task_id,) = await put_n(adb, 1, max_attempts=3)
     recorder = Recorder()
@@ -405,7 +403,7 @@ async def test_a_failed_attempt_is_retried_after_its_delay(hook_log: AsyncDataba
     ("max_attempts", "outcome", "status"),
     [(1, "retry", "failed"), (5, "failed", "failed"), (5, "cancelled", "cancelled")],
 )
-async def test_a_final_failure(hook_log: AsyncDatabase, max_attempts: int, outcome: Any, status: str) -> None:
+async def test_a_final_failure(hook_log: Database, max_attempts: int, outcome: Any, status: str) -> None:
     adb = hook_log
     (task_id,) = await put_n(adb, 1, max_attempts=max_attempts)
     recorder = Recorder()
@@ -418,7 +416,7 @@ async def test_a_final_failure(hook_log: AsyncDatabase, max_attempts: int, outco
     assert await claim(adb, me, 1) == []
 
 
-async def test_fail_leaves_a_task_that_is_no_longer_this_workers(hook_log: AsyncDatabase) -> None:
+async def test_fail_leaves_a_task_that_is_no_longer_this_workers(hook_log: Database) -> None:
     adb = hook_log
     (task_id,) = await put_n(adb, 1)
     recorder = Recorder()
@@ -433,7 +431,7 @@ async def test_fail_leaves_a_task_that_is_no_longer_this_workers(hook_log: Async
 
 
 async def test_a_raising_fail_hook_is_logged_and_the_failure_still_recorded(
-    hook_log: AsyncDatabase, caplog: pytest.LogCaptureFixture
+    hook_log: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     adb = hook_log
     (task_id,) = await put_n(adb, 1, max_attempts=3)
@@ -458,7 +456,7 @@ async def test_a_raising_fail_hook_is_logged_and_the_failure_still_recorded(
 
 
 async def test_release_gives_back_unstarted_tasks_without_counting_the_attempt(
-    adb: AsyncDatabase, fast_settings: Settings
+    adb: Database, fast_settings: Settings
 ) -> None:
     one, two, three = await put_n(adb, 3)
     me = Claimer("w", [TYPE])
@@ -482,7 +480,7 @@ async def test_release_gives_back_unstarted_tasks_without_counting_the_attempt(
 
 
 async def test_rescue_retries_fails_or_cancels_tasks_whose_lease_expired(
-    hook_log: AsyncDatabase, fast_settings: Settings
+    hook_log: Database, fast_settings: Settings
 ) -> None:
     adb = hook_log
     retried, cancelled = await put_n(adb, 2, max_attempts=3)
@@ -523,7 +521,7 @@ async def test_rescue_retries_fails_or_cancels_tasks_whose_lease_expired(
         assert await lifecycle.rescue(conn, hooks=NO_HOOKS) == []
 
 
-async def test_rescue_takes_a_batch_of_the_longest_expired_first(adb: AsyncDatabase) -> None:
+async def test_rescue_takes_a_batch_of_the_longest_expired_first(adb: Database) -> None:
     ids = await put_n(adb, 5)
     await claim(adb, Claimer("w", [TYPE]), 5)
     for age, task_id in enumerate(ids):
@@ -538,7 +536,7 @@ async def test_rescue_takes_a_batch_of_the_longest_expired_first(adb: AsyncDatab
 # ---- next due ---------------------------------------------------------------------------------------
 
 
-async def test_next_due_is_the_wait_until_the_earliest_pending_task_this_claimer_runs(adb: AsyncDatabase) -> None:
+async def test_next_due_is_the_wait_until_the_earliest_pending_task_this_claimer_runs(adb: Database) -> None:
     me = Claimer("w", [TYPE], [AGENT])
 
     async def due() -> float | None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.queue import NewTask, cancel, enqueue, lifecycle
 from aether.queue.control import retry
 from aether.queue.lifecycle import Claimer
@@ -36,7 +36,7 @@ def make_machine(db_settings: Settings) -> type[RuleBasedStateMachine]:
         @initialize()
         def start(self) -> None:
             self.runner = asyncio.Runner()
-            self.db = self.run(AsyncDatabase(db_settings, db_settings.database_url.get_secret_value()).open())  # type: ignore[union-attr]
+            self.db = self.run(Database(db_settings, db_settings.database_url.get_secret_value()).open())  # type: ignore[union-attr]
             self.run(self.db.execute("TRUNCATE tasks CASCADE"))
             self.model: dict[int, Model] = {}
             self.held: dict[int, dict[str, Any]] = {}

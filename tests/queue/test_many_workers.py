@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.queue import NewTask, enqueue
 from tests.queue.handlers_for_tests import AGENT
 from tests.queue.helpers import until
@@ -16,9 +16,7 @@ pytestmark = pytest.mark.slow
 WORKERS = 3
 
 
-async def test_many_workers_claim_each_task_once_in_priority_order(
-    qtables: AsyncDatabase, cli_env: dict[str, str]
-) -> None:
+async def test_many_workers_claim_each_task_once_in_priority_order(qtables: Database, cli_env: dict[str, str]) -> None:
     db = qtables
     soon = datetime.now(UTC) + timedelta(seconds=3)
     async with db.transaction() as conn:

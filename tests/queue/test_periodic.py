@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import ValidationFailed
 from aether.queue.periodic import PeriodicTask, ensure_periodic, fire_due, latest_tick, upsert_periodic
 from tests.queue.helpers import until
@@ -22,26 +22,26 @@ def test_latest_tick() -> None:
     assert latest_tick("* * * * *", base, base + timedelta(days=30)) == base + timedelta(days=30)
 
 
-async def test_bad_cron_is_refused(adb: AsyncDatabase) -> None:
+async def test_bad_cron_is_refused(adb: Database) -> None:
     async with adb.transaction() as conn:
         with pytest.raises(ValidationFailed) as info:
             await upsert_periodic(conn, PeriodicTask("x", "every minute", "qtest.noop", "qtest"))
     assert info.value.field == "cron"
 
 
-async def test_each_tick_fires_once_with_two_schedulers(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_each_tick_fires_once_with_two_schedulers(adb: Database, fast_settings: Settings) -> None:
     async with adb.transaction() as conn:
         await conn.execute("DELETE FROM periodic_tasks")  # schedules other migrations seed
         await upsert_periodic(conn, PeriodicTask("every-minute", "* * * * *", "qtest.noop", "qtest", {"k": 1}))
         assert not await ensure_periodic(conn, PeriodicTask("every-minute", "*/7 * * * *", "qtest.noop", "qtest"))
         await conn.execute("UPDATE periodic_tasks SET created_at = '2025-01-01 00:00:00'")
     assert fast_settings.database_url is not None
-    other = await AsyncDatabase(fast_settings, fast_settings.database_url.get_secret_value()).open()
+    other = await Database(fast_settings, fast_settings.database_url.get_secret_value()).open()
     try:
         start = datetime(2025, 1, 1, 0, 0, 30)
         moments = [start + timedelta(seconds=20 * i) for i in range(30)]
 
-        async def scheduler(db: AsyncDatabase) -> int:
+        async def scheduler(db: Database) -> int:
             fired = 0
             for moment in moments:
                 fired += len(await fire_due(db, now=moment))
@@ -59,7 +59,7 @@ async def test_each_tick_fires_once_with_two_schedulers(adb: AsyncDatabase, fast
 
 
 @pytest.mark.slow
-async def test_two_scheduler_processes_fire_each_second_once(adb: AsyncDatabase, cli_env: dict[str, str]) -> None:
+async def test_two_scheduler_processes_fire_each_second_once(adb: Database, cli_env: dict[str, str]) -> None:
     async with adb.transaction() as conn:
         await conn.execute("DELETE FROM periodic_tasks")  # schedules other migrations seed
         await conn.execute(

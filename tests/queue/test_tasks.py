@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.errors import ConfigError, TaskCancelled
 from aether.idempotency import run_once
 from aether.queue.tasks import NO_HOOKS, Blueprint, HandlerSpec, Hooks, TaskContext, load_plugins
@@ -30,7 +30,7 @@ async def handler_b(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]
     return {"b": payload}
 
 
-def context(settings: Settings, db: AsyncDatabase, **changes: Any) -> TaskContext:
+def context(settings: Settings, db: Database, **changes: Any) -> TaskContext:
     fields: dict[str, Any] = {
         "task_id": 7,
         "task_type": "t.run",
@@ -158,7 +158,7 @@ def test_hooks_add_up_in_order_without_repeats() -> None:
 # ---- the task context -------------------------------------------------------------------------------
 
 
-async def test_once_needs_a_guard(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_once_needs_a_guard(adb: Database, fast_settings: Settings) -> None:
     ran: list[int] = []
 
     async def effect() -> dict[str, Any]:
@@ -171,7 +171,7 @@ async def test_once_needs_a_guard(adb: AsyncDatabase, fast_settings: Settings) -
 
 
 async def test_once_runs_a_side_effect_once_and_replays_it_to_later_attempts(
-    adb: AsyncDatabase, fast_settings: Settings
+    adb: Database, fast_settings: Settings
 ) -> None:
     sent: list[int] = []
 
@@ -193,7 +193,7 @@ def square_plus(n: int, *, plus: int = 0) -> tuple[int, str]:
     return n * n + plus, threading.current_thread().name
 
 
-async def test_run_cpu_runs_off_the_event_loop(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_run_cpu_runs_off_the_event_loop(adb: Database, fast_settings: Settings) -> None:
     loop_thread = threading.current_thread().name
     value, thread = await context(fast_settings, adb).run_cpu(square_plus, 12, plus=1)
     assert value == 145 and thread != loop_thread
@@ -209,12 +209,12 @@ async def test_run_cpu_runs_off_the_event_loop(adb: AsyncDatabase, fast_settings
         pool.close()
 
 
-async def test_run_cpu_passes_errors_back(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_run_cpu_passes_errors_back(adb: Database, fast_settings: Settings) -> None:
     with pytest.raises(TypeError):
         await context(fast_settings, adb).run_cpu(square_plus, "not a number")
 
 
-async def test_cancellation(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_cancellation(adb: Database, fast_settings: Settings) -> None:
     ctx = context(fast_settings, adb)
     assert not ctx.cancelled
     ctx.raise_if_cancelled()

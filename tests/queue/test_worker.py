@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.queue import NewTask, cancel, enqueue
 from aether.queue.limits import set_limit
 from aether.queue.tasks import Hooks
@@ -16,7 +16,7 @@ from tests.queue.handlers_for_tests import AGENT
 from tests.queue.helpers import all_finished, status_is, task_row, until
 
 
-async def put(db: AsyncDatabase, *tasks: NewTask) -> list[int]:
+async def put(db: Database, *tasks: NewTask) -> list[int]:
     async with db.transaction() as conn:
         return await enqueue(conn, list(tasks))
 
@@ -48,7 +48,7 @@ def hooks() -> Recorded:
 
 
 async def test_runs_tasks_and_completes_them_with_hooks(
-    adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded
+    adb: Database, start_worker: StartWorker, hooks: Recorded
 ) -> None:
     await start_worker(concurrency=4, hooks=hooks.hooks)
     ids = await put(adb, *(task("noop", {"n": i}) for i in range(10)))
@@ -63,7 +63,7 @@ async def test_runs_tasks_and_completes_them_with_hooks(
     assert sorted(c[1] for c in hooks if c[0] == "complete") == ids
 
 
-async def test_priority_then_schedule_then_id(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_priority_then_schedule_then_id(adb: Database, start_worker: StartWorker) -> None:
     past = datetime.now(UTC) - timedelta(minutes=5)
     ids = await put(
         adb,
@@ -79,7 +79,7 @@ async def test_priority_then_schedule_then_id(adb: AsyncDatabase, start_worker: 
     assert [r["task_id"] for r in runs] == [ids[2], ids[4], ids[3], ids[1], ids[0]]
 
 
-async def test_scheduled_task_waits_for_its_time(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_scheduled_task_waits_for_its_time(adb: Database, start_worker: StartWorker) -> None:
     await start_worker(concurrency=2)
     (task_id,) = await put(adb, task("record", scheduled_at=datetime.now(UTC) + timedelta(seconds=1)))
     row = await until(lambda: status_is(adb, task_id, "completed"))
@@ -88,7 +88,7 @@ async def test_scheduled_task_waits_for_its_time(adb: AsyncDatabase, start_worke
 
 
 async def test_retries_with_backoff_then_fails_and_stays_visible(
-    adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded
+    adb: Database, start_worker: StartWorker, hooks: Recorded
 ) -> None:
     await start_worker(concurrency=2, hooks=hooks.hooks)
     failing, recovering = await put(adb, task("fail", max_attempts=3), task("fail", {"succeed_on": 2}, max_attempts=3))
@@ -105,14 +105,14 @@ async def test_retries_with_backoff_then_fails_and_stays_visible(
     assert [r["attempt"] for r in runs] == [1, 2, 3]
 
 
-async def test_permanent_error_fails_at_once(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_permanent_error_fails_at_once(adb: Database, start_worker: StartWorker) -> None:
     await start_worker()
     (task_id,) = await put(adb, task("fail", {"permanent": True}))
     row = await until(lambda: status_is(adb, task_id, "failed"))
     assert row["attempts"] == 1 and "PermanentError: bad input" in row["last_error"]["message"]
 
 
-async def test_cancel_pending_and_running_tasks(adb: AsyncDatabase, start_worker: StartWorker, hooks: Recorded) -> None:
+async def test_cancel_pending_and_running_tasks(adb: Database, start_worker: StartWorker, hooks: Recorded) -> None:
     (later,) = await put(adb, task("record", scheduled_at=datetime.now(UTC) + timedelta(hours=1)))
     async with adb.transaction() as conn:
         assert await cancel(conn, later, hooks=hooks.hooks)
@@ -134,7 +134,7 @@ async def test_cancel_pending_and_running_tasks(adb: AsyncDatabase, start_worker
 
 
 async def test_wakes_on_notify_without_polling(
-    adb: AsyncDatabase, start_worker: StartWorker, fast_settings: Settings
+    adb: Database, start_worker: StartWorker, fast_settings: Settings
 ) -> None:
     slow_poll = fast_settings.model_copy(update={"queue_poll_interval_s": 120.0})
     await start_worker(slow_poll, concurrency=1)
@@ -143,9 +143,7 @@ async def test_wakes_on_notify_without_polling(
         await until(lambda task_id=task_id: status_is(adb, task_id, "completed"), timeout=20)
 
 
-async def test_polling_works_without_listen(
-    adb: AsyncDatabase, start_worker: StartWorker, fast_settings: Settings
-) -> None:
+async def test_polling_works_without_listen(adb: Database, start_worker: StartWorker, fast_settings: Settings) -> None:
     no_listen = fast_settings.model_copy(update={"database_listen": False})
     worker = await start_worker(no_listen, concurrency=1)
     assert not worker.options.listen
@@ -153,7 +151,7 @@ async def test_polling_works_without_listen(
     await until(lambda: status_is(adb, task_id, "completed"))
 
 
-async def test_limits_hold_across_workers(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_limits_hold_across_workers(adb: Database, start_worker: StartWorker) -> None:
     async with adb.transaction() as conn:
         await set_limit(conn, "task_type", "qtest.record", 2)
     await start_worker(concurrency=5)
@@ -165,7 +163,7 @@ async def test_limits_hold_across_workers(adb: AsyncDatabase, start_worker: Star
     assert max(r["running"] for r in runs) <= 2
 
 
-async def test_agent_limit_of_zero_pauses_the_agent(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_agent_limit_of_zero_pauses_the_agent(adb: Database, start_worker: StartWorker) -> None:
     async with adb.transaction() as conn:
         await set_limit(conn, "agent", AGENT, 0)
     await start_worker(concurrency=2)
@@ -175,16 +173,14 @@ async def test_agent_limit_of_zero_pauses_the_agent(adb: AsyncDatabase, start_wo
     await until(lambda: status_is(adb, task_id, "completed"))
 
 
-async def test_cpu_work_runs_in_the_pool(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_cpu_work_runs_in_the_pool(adb: Database, start_worker: StartWorker) -> None:
     await start_worker()
     (task_id,) = await put(adb, task("cpu", {"n": 1000}))
     row = await until(lambda: status_is(adb, task_id, "completed", "failed"), timeout=60)
     assert row["result"] == {"sum": sum(i * i for i in range(1000)), "double": 2000}, row["last_error"]
 
 
-async def test_stop_releases_unstarted_and_finishes_tasks_in_hand(
-    adb: AsyncDatabase, start_worker: StartWorker
-) -> None:
+async def test_stop_releases_unstarted_and_finishes_tasks_in_hand(adb: Database, start_worker: StartWorker) -> None:
     slow, *rest = await put(adb, task("slow", {"seconds": 0.5}, priority=5), *(task("noop") for _ in range(3)))
     worker = await start_worker(concurrency=1, prefetch=3)
     await until(lambda: adb.fetch_one("SELECT 1 FROM qtest_runs WHERE task_id = %s", (slow,)))
@@ -197,7 +193,7 @@ async def test_stop_releases_unstarted_and_finishes_tasks_in_hand(
         assert row["status"] == "pending" and row["attempts"] == 0 and row["lease_owner"] is None
 
 
-async def test_no_handler_for_a_type_leaves_it_pending(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_no_handler_for_a_type_leaves_it_pending(adb: Database, start_worker: StartWorker) -> None:
     await start_worker()
     (orphan,) = await put(adb, NewTask("nobody.handles", AGENT, {}))
     (ok,) = await put(adb, task("noop"))
@@ -205,7 +201,7 @@ async def test_no_handler_for_a_type_leaves_it_pending(adb: AsyncDatabase, start
     assert (await task_row(adb, orphan))["status"] == "pending"
 
 
-async def test_only_tasks_of_active_agents_run(adb: AsyncDatabase, start_worker: StartWorker) -> None:
+async def test_only_tasks_of_active_agents_run(adb: Database, start_worker: StartWorker) -> None:
     [first] = await put(adb, task("noop", {"n": 1}))  # creates the agent, active
     await start_worker(concurrency=2)
     await until(lambda: status_is(adb, first, "completed"), what="first task completed")

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from aether.db import AsyncDatabase
+from aether.db import Database
 from tests.support import run_aether
 
 
@@ -19,7 +19,7 @@ def _objects(home: Path) -> list[Path]:
 
 @pytest.mark.slow
 async def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
-    cli_env: dict[str, str], aether_home: Path, db: AsyncDatabase
+    cli_env: dict[str, str], aether_home: Path, db: Database
 ) -> None:
     env = cli_env | {"AETHER_WORKER_CPU_POOL": "thread"}
     first = run_aether(["demo", "--json", "--minutes", "1"], env, timeout=900)

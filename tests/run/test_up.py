@@ -12,14 +12,14 @@ import httpx
 import pytest
 
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import free_port
 from tests.queue.helpers import until
 from tests.support import answers, start_aether, wait_for
 
 
 @pytest.mark.slow
-async def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: AsyncDatabase) -> None:
+async def test_up_serves_the_demo_show_and_stops_cleanly(cli_env: dict[str, str], db: Database) -> None:
     port = free_port()
     process = start_aether(["up", "--port", str(port)], cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

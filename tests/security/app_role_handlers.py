@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.queue.tasks import Blueprint, TaskContext
 
 AGENT = "roletest"
@@ -28,7 +28,7 @@ ATTEMPTS = {
 tasks = Blueprint()
 
 
-async def _refusal(db: AsyncDatabase, statement: str) -> str | None:
+async def _refusal(db: Database, statement: str) -> str | None:
     """The SQLSTATE PostgreSQL refuses `statement` with (rolled back either way), or None."""
     try:
         async with db.connection() as conn, conn.transaction(force_rollback=True):

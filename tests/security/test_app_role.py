@@ -21,7 +21,7 @@ import pytest
 
 from aether.config import Settings, load_settings
 from aether.db.embedded import EmbeddedServer
-from aether.db.pool import AsyncDatabase, Connection, connect, connect_async
+from aether.db.pool import Connection, Database, connect, connect_async
 from aether.errors import ConfigError
 from aether.queue.enqueue import NewTask, enqueue_sync
 from aether.security.roles import APP_ROLE, owner_settings, service_settings
@@ -84,7 +84,7 @@ async def test_single_connections_take_the_role_they_are_given(settings: Setting
 # ---- grants after migration 0011 ----------------------------------------------------------------
 
 
-async def test_every_relation_and_sequence_has_the_app_grants(db: AsyncDatabase) -> None:
+async def test_every_relation_and_sequence_has_the_app_grants(db: Database) -> None:
     missing = await db.fetch_all(
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND (
@@ -102,7 +102,7 @@ async def test_every_relation_and_sequence_has_the_app_grants(db: AsyncDatabase)
     ) == {"upd": False, "del": False, "ins": False, "audit_read": True}
 
 
-async def test_the_grants_are_reapplied_dynamically(db: AsyncDatabase) -> None:
+async def test_the_grants_are_reapplied_dynamically(db: Database) -> None:
     await db.execute("REVOKE ALL ON shows, episodes FROM aether_app")
     await db.execute("CREATE TABLE later_table (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY)")
     await db.execute("REVOKE ALL ON later_table FROM aether_app")
@@ -115,12 +115,10 @@ async def test_the_grants_are_reapplied_dynamically(db: AsyncDatabase) -> None:
     assert row == {"shows": True, "later": True, "audit": False}
 
 
-async def test_the_app_may_create_an_analytics_partition_but_not_drop_one(
-    settings: Settings, db: AsyncDatabase
-) -> None:
+async def test_the_app_may_create_an_analytics_partition_but_not_drop_one(settings: Settings, db: Database) -> None:
     app_settings = settings.model_copy(update={"database_role": APP_ROLE})
     assert app_settings.database_url is not None
-    async with AsyncDatabase(app_settings, app_settings.database_url.get_secret_value()) as app:
+    async with Database(app_settings, app_settings.database_url.get_secret_value()) as app:
         made = await app.fetch_one("SELECT aether_analytics_create_partition('2101-03-15') AS name")
         assert made == {"name": "analytics_p2101_03"}
         await app.execute("INSERT INTO analytics (metric_name, value, recorded_at) VALUES ('m', 1, '2101-03-20')")

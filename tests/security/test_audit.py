@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import ValidationFailed
 from aether.security import audit, credentials
 from aether.security.audit import AuditFilter
@@ -40,7 +40,7 @@ AUDITED = {
 }
 
 
-async def _audit_rows(db: AsyncDatabase, table: str, row_id: object) -> list[dict[str, object]]:
+async def _audit_rows(db: Database, table: str, row_id: object) -> list[dict[str, object]]:
     return await db.fetch_all(
         "SELECT actor, action, changes, transaction_id, db_user FROM audit_log "
         "WHERE table_name = %s AND row_id = %s ORDER BY id",
@@ -49,7 +49,7 @@ async def _audit_rows(db: AsyncDatabase, table: str, row_id: object) -> list[dic
 
 
 @pytest.mark.parametrize("table", list(AUDITED))
-async def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db: AsyncDatabase, table: str) -> None:
+async def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db: Database, table: str) -> None:
     insert, update, column = AUDITED[table]
     async with db.transaction(actor="user:7") as conn:
         row = await (await conn.execute(insert)).fetchone()  # type: ignore[arg-type]
@@ -73,7 +73,7 @@ async def test_every_change_on_an_audited_table_leaves_one_row_with_its_actor(db
     assert rows[0]["db_user"] == "postgres"
 
 
-async def test_credentials_changes_are_audited_without_their_values(db: AsyncDatabase, settings: Settings) -> None:
+async def test_credentials_changes_are_audited_without_their_values(db: Database, settings: Settings) -> None:
     async with db.transaction(actor="user:1") as conn:
         cred = await credentials.add_credential(
             conn, settings, agent=None, platform="openai", key="api_key", value="sk-audited-plaintext-1"
@@ -103,7 +103,7 @@ async def test_credentials_changes_are_audited_without_their_values(db: AsyncDat
     assert "sk-audited-plaintext" not in everything and "enc:v1:" not in everything
 
 
-async def test_secret_columns_are_recorded_as_changed_without_values(db: AsyncDatabase) -> None:
+async def test_secret_columns_are_recorded_as_changed_without_values(db: Database) -> None:
     insert, update, _ = AUDITED["users"]
     async with db.transaction(actor="user:1") as conn:
         row = await (await conn.execute(insert)).fetchone()  # type: ignore[arg-type]
@@ -125,7 +125,7 @@ async def test_secret_columns_are_recorded_as_changed_without_values(db: AsyncDa
     assert "secret-hash" not in text and "other-hash" not in text and "f" * 64 not in text and "a" * 64 not in text
 
 
-async def test_deletes_from_every_table_are_audited(db: AsyncDatabase) -> None:
+async def test_deletes_from_every_table_are_audited(db: Database) -> None:
     async with db.transaction(actor="system:prune") as conn:
         await conn.execute("INSERT INTO tasks (task_type) VALUES ('a'), ('b'), ('c')")
         await conn.execute("INSERT INTO topics_snippets (type, title) VALUES ('topic', 'One'), ('topic', 'Two')")
@@ -149,7 +149,7 @@ async def test_deletes_from_every_table_are_audited(db: AsyncDatabase) -> None:
     assert triggers == [], f"tables without an audit trigger: {triggers}"
 
 
-async def test_tables_created_later_are_audited_on_delete(db: AsyncDatabase) -> None:
+async def test_tables_created_later_are_audited_on_delete(db: Database) -> None:
     async with db.transaction() as conn:
         await conn.execute("CREATE TABLE later_things (id SERIAL PRIMARY KEY, name TEXT)")
         await conn.execute("CREATE TABLE attached_things (k1 INT, k2 TEXT, PRIMARY KEY (k1, k2))")
@@ -168,7 +168,7 @@ async def test_tables_created_later_are_audited_on_delete(db: AsyncDatabase) -> 
     ]
 
 
-async def test_the_actor_falls_back_to_system_or_the_database_user(db: AsyncDatabase, database_url: str) -> None:
+async def test_the_actor_falls_back_to_system_or_the_database_user(db: Database, database_url: str) -> None:
     await db.execute("INSERT INTO agents (name, type) VALUES ('by-aether', 'tda')")
     with psycopg.connect(database_url, application_name="psql", autocommit=True) as conn:
         conn.execute("INSERT INTO agents (name, type) VALUES ('by-psql', 'tda')")
@@ -176,7 +176,7 @@ async def test_the_actor_falls_back_to_system_or_the_database_user(db: AsyncData
     assert [r["actor"] for r in rows] == ["system", "db:postgres"]
 
 
-async def test_client_address_and_actor_from_the_audit_context(db: AsyncDatabase) -> None:
+async def test_client_address_and_actor_from_the_audit_context(db: Database) -> None:
     async with db.transaction() as conn:
         await audit.set_audit_context(conn, actor="user:5", client_addr="203.0.113.9")
         await conn.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')")
@@ -192,7 +192,7 @@ async def test_client_address_and_actor_from_the_audit_context(db: AsyncDatabase
     assert entries[0].transaction_id != entries[1].transaction_id
 
 
-async def test_the_audit_log_is_append_only_even_for_the_owner(db: AsyncDatabase) -> None:
+async def test_the_audit_log_is_append_only_even_for_the_owner(db: Database) -> None:
     await db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
         await db.execute("UPDATE audit_log SET actor = 'someone else'")
@@ -201,7 +201,7 @@ async def test_the_audit_log_is_append_only_even_for_the_owner(db: AsyncDatabase
     assert await db.fetch_one("SELECT actor FROM audit_log") == {"actor": "user:1"}
 
 
-async def test_pruning_keeps_recent_rows_and_records_itself(db: AsyncDatabase) -> None:
+async def test_pruning_keeps_recent_rows_and_records_itself(db: Database) -> None:
     await db.execute("INSERT INTO agents (name, type) VALUES ('x', 'tda')", actor="user:1")
     async with db.transaction(actor="system:maintenance") as conn:
         assert await audit.prune(conn, keep=timedelta(days=30)) == 0
@@ -213,7 +213,7 @@ async def test_pruning_keeps_recent_rows_and_records_itself(db: AsyncDatabase) -
     assert rows[1]["changes"]["pruned"] == 0
 
 
-async def test_search_filters(db: AsyncDatabase) -> None:
+async def test_search_filters(db: Database) -> None:
     await db.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
     await db.execute("INSERT INTO agents (name, type) VALUES ('b', 'tda')", actor="user:2")
     await db.execute("UPDATE agents SET status = 'active'", actor="cli:root")

@@ -12,7 +12,7 @@ import pytest
 from aether.agents import registry
 from aether.config import Settings
 from aether.db.embedded import pg_binary
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import Conflict, CredentialExpired, NotFound, ValidationFailed
 from aether.security import credentials, crypto
 from aether.security.credentials import Refreshed, RefreshRequest
@@ -20,17 +20,17 @@ from aether.security.credentials import Refreshed, RefreshRequest
 SECRET = "sk-live-0123456789abcdef-zyxw"
 
 
-async def _agent(adb: AsyncDatabase, name: str, type: str = "tda") -> None:
+async def _agent(adb: Database, name: str, type: str = "tda") -> None:
     async with adb.transaction(actor="test") as conn:
         await registry.create_agent(conn, name=name, type=type)
 
 
-async def _add(adb: AsyncDatabase, settings: Settings, **kw: object) -> credentials.Credential:
+async def _add(adb: Database, settings: Settings, **kw: object) -> credentials.Credential:
     async with adb.transaction(actor="user:1") as conn:
         return await credentials.add_credential(conn, settings, **kw)  # type: ignore[arg-type]
 
 
-async def test_add_list_get_remove(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_add_list_get_remove(adb: Database, keyed_settings: Settings) -> None:
     await _agent(adb, "writer", "pswa")
     added = await _add(adb, keyed_settings, agent="writer", platform="openai", key="api_key", value=SECRET)
     assert added.masked == "sk-...zyxw" and added.agent == "writer" and added.error is None
@@ -53,12 +53,12 @@ async def test_add_list_get_remove(adb: AsyncDatabase, keyed_settings: Settings)
         await credentials.get_secret(adb, keyed_settings, agent="writer", platform="openai", key="api_key")
 
 
-async def test_short_values_are_masked_whole(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_short_values_are_masked_whole(adb: Database, keyed_settings: Settings) -> None:
     added = await _add(adb, keyed_settings, agent=None, platform="smtp", key="password", value="hunter2")
     assert added.masked == "****"
 
 
-async def test_duplicates_conflict_unless_replaced(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_duplicates_conflict_unless_replaced(adb: Database, keyed_settings: Settings) -> None:
     await _add(adb, keyed_settings, agent=None, platform="smtp", key="password", value="first-value-123")
     with pytest.raises(Conflict, match=r"\(shared\)/smtp/password already exists"):
         await _add(adb, keyed_settings, agent=None, platform="smtp", key="password", value="second-value-456")
@@ -80,7 +80,7 @@ async def test_duplicates_conflict_unless_replaced(adb: AsyncDatabase, keyed_set
     ],
 )
 async def test_bad_input_names_the_field_and_changes_nothing(
-    adb: AsyncDatabase, keyed_settings: Settings, kw: dict[str, object], field: str
+    adb: Database, keyed_settings: Settings, kw: dict[str, object], field: str
 ) -> None:
     args: dict[str, object] = {"agent": None, "platform": "openai", "key": "api_key", "value": SECRET, **kw}
     with pytest.raises((ValidationFailed, NotFound)) as err:
@@ -89,7 +89,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(
     assert await adb.fetch_one("SELECT count(*) AS n FROM credentials") == {"n": 0}
 
 
-async def test_a_value_copied_into_another_row_fails_loudly(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_a_value_copied_into_another_row_fails_loudly(adb: Database, keyed_settings: Settings) -> None:
     await _agent(adb, "a1")
     await _agent(adb, "a2")
     await _add(adb, keyed_settings, agent="a1", platform="openai", key="api_key", value=SECRET)
@@ -109,7 +109,7 @@ async def test_a_value_copied_into_another_row_fails_loudly(adb: AsyncDatabase, 
     assert listed["a1"].masked == "sk-...zyxw"
 
 
-async def test_tampered_ciphertext_fails_loudly(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_tampered_ciphertext_fails_loudly(adb: Database, keyed_settings: Settings) -> None:
     added = await _add(adb, keyed_settings, agent=None, platform="openai", key="api_key", value=SECRET)
     row = await adb.fetch_one("SELECT credential_value FROM credentials WHERE id = %s", (added.id,))
     assert row is not None
@@ -124,14 +124,14 @@ async def test_tampered_ciphertext_fails_loudly(adb: AsyncDatabase, keyed_settin
         await credentials.get_secret(adb, keyed_settings, agent=None, platform="openai", key="api_key")
 
 
-async def test_plaintext_cannot_be_stored_by_anyone(adb: AsyncDatabase) -> None:
+async def test_plaintext_cannot_be_stored_by_anyone(adb: Database) -> None:
     with pytest.raises(psycopg.errors.CheckViolation):
         await adb.execute(
             "INSERT INTO credentials (platform, credential_key, credential_value) VALUES ('x', 'y', 'plain-secret')"
         )
 
 
-async def test_agent_credentials_win_over_shared_ones(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_agent_credentials_win_over_shared_ones(adb: Database, keyed_settings: Settings) -> None:
     await _agent(adb, "w1", "pswa")
     await _agent(adb, "w2", "pswa")
     await _add(adb, keyed_settings, agent=None, platform="openai", key="api_key", value="sk-shared-000000000")
@@ -143,7 +143,7 @@ async def test_agent_credentials_win_over_shared_ones(adb: AsyncDatabase, keyed_
 
 
 async def test_without_an_agent_the_only_credential_is_used_and_several_are_ambiguous(
-    adb: AsyncDatabase, keyed_settings: Settings
+    adb: Database, keyed_settings: Settings
 ) -> None:
     await _agent(adb, "telegram", "telegram")
     await _add(adb, keyed_settings, agent="telegram", platform="telegram", key="bot_token", value="123:abcdefghijkl")
@@ -156,7 +156,7 @@ async def test_without_an_agent_the_only_credential_is_used_and_several_are_ambi
         await credentials.get_secret(adb, keyed_settings, agent=None, platform="telegram", key="bot_token")
 
 
-async def test_expired_credentials_are_not_used(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_expired_credentials_are_not_used(adb: Database, keyed_settings: Settings) -> None:
     past = datetime.now(UTC) - timedelta(minutes=1)
     added = await _add(adb, keyed_settings, agent=None, platform="openai", key="api_key", value=SECRET, expires_at=past)
     assert added.expired and added.to_dict()["expired"] is True
@@ -170,7 +170,7 @@ async def test_expired_credentials_are_not_used(adb: AsyncDatabase, keyed_settin
 
 
 async def test_refreshable_credentials_are_refreshed_ahead_of_expiry(
-    adb: AsyncDatabase, keyed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    adb: Database, keyed_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[RefreshRequest] = []
 
@@ -203,7 +203,7 @@ async def test_refreshable_credentials_are_refreshed_ahead_of_expiry(
 
 
 async def test_a_failed_refresh_of_an_expired_credential_is_an_error(
-    adb: AsyncDatabase, keyed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    adb: Database, keyed_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def refresh(request: RefreshRequest) -> Refreshed:
         raise RuntimeError("token endpoint said invalid_grant")
@@ -230,7 +230,7 @@ async def test_a_failed_refresh_of_an_expired_credential_is_an_error(
     )
 
 
-async def test_pg_dump_holds_no_plaintext(adb: AsyncDatabase, keyed_settings: Settings, database_url: str) -> None:
+async def test_pg_dump_holds_no_plaintext(adb: Database, keyed_settings: Settings, database_url: str) -> None:
     plaintexts = [f"sk-dump-test-{i:04d}-{'q' * i}" for i in range(1, 6)]
     await _agent(adb, "dumped", "pswa")
     for i, value in enumerate(plaintexts):
@@ -260,7 +260,7 @@ def master_key_text(settings: Settings) -> str:
 
 
 async def test_providers_read_the_llm_key_and_smtp_password_from_the_store(
-    adb: AsyncDatabase, keyed_settings: Settings
+    adb: Database, keyed_settings: Settings
 ) -> None:
     from pydantic import SecretStr
 

@@ -12,13 +12,13 @@ import pytest
 from pydantic import SecretStr
 
 from aether.config import Settings, load_settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import ConfigError, MasterKeyError
 from aether.security import credentials, keys, rotation
 from aether.security.keys import KeyRing
 
 
-async def _add(adb: AsyncDatabase, settings: Settings, key: str, value: str) -> None:
+async def _add(adb: Database, settings: Settings, key: str, value: str) -> None:
     async with adb.transaction(actor="test") as conn:
         await credentials.add_credential(conn, settings, agent=None, platform="test", key=key, value=value)
 
@@ -29,7 +29,7 @@ def _fresh(settings: Settings) -> Settings:
     return settings
 
 
-async def test_the_master_key_file_is_created_0600_on_first_use(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_the_master_key_file_is_created_0600_on_first_use(adb: Database, settings: Settings) -> None:
     path = keys.master_key_path(settings)
     assert not path.exists()
     await _add(adb, settings, "api_key", "sk-first-secret-0001")
@@ -45,7 +45,7 @@ async def test_the_master_key_file_is_created_0600_on_first_use(adb: AsyncDataba
     assert value == "sk-first-secret-0001"
 
 
-async def test_a_missing_master_key_names_the_key_ids(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_a_missing_master_key_names_the_key_ids(adb: Database, settings: Settings) -> None:
     await _add(adb, settings, "api_key", "sk-first-secret-0001")
     master = keys.read_master_key(settings)
     assert master is not None
@@ -63,7 +63,7 @@ async def test_a_missing_master_key_names_the_key_ids(adb: AsyncDatabase, settin
     assert not keys.master_key_path(settings).exists()
 
 
-async def test_a_wrong_master_key_names_both_key_ids(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_a_wrong_master_key_names_both_key_ids(adb: Database, settings: Settings) -> None:
     await _add(adb, settings, "api_key", "sk-first-secret-0001")
     right = keys.read_master_key(settings)
     assert right is not None
@@ -81,7 +81,7 @@ async def test_a_wrong_master_key_names_both_key_ids(adb: AsyncDatabase, setting
     assert [k.status for k in await keys.check_master_key(adb, settings)] == ["active"]
 
 
-async def test_a_tampered_wrapped_key_fails_loudly(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_a_tampered_wrapped_key_fails_loudly(adb: Database, keyed_settings: Settings) -> None:
     await _add(adb, keyed_settings, "api_key", "sk-first-secret-0001")
     row = await adb.fetch_one("SELECT key_id, wrapped_key FROM data_keys")
     assert row is not None
@@ -109,7 +109,7 @@ def test_a_malformed_master_key_setting_names_the_variable(value: str) -> None:
     assert err.value.field == "AETHER_MASTER_KEY"
 
 
-async def test_rotation_under_concurrent_readers_loses_nothing(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_rotation_under_concurrent_readers_loses_nothing(adb: Database, keyed_settings: Settings) -> None:
     values = {f"key_{i:03d}": f"secret-value-{i:03d}-{os.urandom(6).hex()}" for i in range(60)}
     async with adb.transaction(actor="test") as conn:
         for key, value in values.items():
@@ -167,7 +167,7 @@ async def test_rotation_under_concurrent_readers_loses_nothing(adb: AsyncDatabas
     assert audited == {"n": 60}
 
 
-async def test_writers_during_rotation_end_up_on_the_new_key(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_writers_during_rotation_end_up_on_the_new_key(adb: Database, keyed_settings: Settings) -> None:
     for i in range(20):
         await _add(adb, keyed_settings, f"before_{i}", f"value-before-{i:04d}")
     written = 0
@@ -187,7 +187,7 @@ async def test_writers_during_rotation_end_up_on_the_new_key(adb: AsyncDatabase,
 
 
 async def test_an_interrupted_rotation_resumes_without_a_second_new_key(
-    adb: AsyncDatabase, keyed_settings: Settings
+    adb: Database, keyed_settings: Settings
 ) -> None:
     for i in range(10):
         await _add(adb, keyed_settings, f"k{i}", f"value-number-{i:04d}")
@@ -212,15 +212,13 @@ async def test_an_interrupted_rotation_resumes_without_a_second_new_key(
     assert [r["status"] for r in statuses] == ["retired", "active"]
 
 
-async def test_rotation_on_an_empty_installation_makes_the_first_key(
-    adb: AsyncDatabase, keyed_settings: Settings
-) -> None:
+async def test_rotation_on_an_empty_installation_makes_the_first_key(adb: Database, keyed_settings: Settings) -> None:
     report = await rotation.rotate(adb, keyed_settings, actor="cli:test")
     assert report.resealed == 0 and report.retired == []
     assert await adb.fetch_one("SELECT count(*) AS n FROM data_keys WHERE status = 'active'") == {"n": 1}
 
 
-async def test_rewrapping_under_a_new_master_key(adb: AsyncDatabase, keyed_settings: Settings) -> None:
+async def test_rewrapping_under_a_new_master_key(adb: Database, keyed_settings: Settings) -> None:
     await _add(adb, keyed_settings, "api_key", "sk-first-secret-0001")
     new_text = base64.b64encode(os.urandom(32)).decode()
     new_master = keys.MasterKey(base64.b64decode(new_text), "test")

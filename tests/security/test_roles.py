@@ -11,7 +11,7 @@ import pytest
 from aether.agents import registry
 from aether.config import Settings, load_settings
 from aether.db import migrate as migrations
-from aether.db.pool import AsyncDatabase, connect
+from aether.db.pool import Database, connect
 from aether.errors import ConfigError
 from aether.security import audit, credentials
 
@@ -27,7 +27,7 @@ def app_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_role": "aether_app"})
 
 
-async def test_the_roles_exist(db: AsyncDatabase) -> None:
+async def test_the_roles_exist(db: Database) -> None:
     rows = await db.fetch_all(
         "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname LIKE 'aether_%%'"
     )
@@ -37,10 +37,10 @@ async def test_the_roles_exist(db: AsyncDatabase) -> None:
 
 
 async def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(
-    app_settings: Settings, db: AsyncDatabase
+    app_settings: Settings, db: Database
 ) -> None:
     assert app_settings.database_url is not None
-    async with AsyncDatabase(app_settings, app_settings.database_url.get_secret_value()) as app:
+    async with Database(app_settings, app_settings.database_url.get_secret_value()) as app:
         assert await app.fetch_one("SELECT current_user AS u") == {"u": "aether_app"}
         # data access
         await app.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')", actor="user:1")
@@ -80,7 +80,7 @@ async def test_the_app_role_has_data_access_but_no_ddl_and_no_audit_changes(
 
 async def test_the_async_pool_switches_role_and_the_library_works_under_it(app_settings: Settings) -> None:
     assert app_settings.database_url is not None
-    async with AsyncDatabase(app_settings, app_settings.database_url.get_secret_value()) as app:
+    async with Database(app_settings, app_settings.database_url.get_secret_value()) as app:
         async with app.transaction(actor="user:1") as conn:
             assert await (await conn.execute("SELECT current_user AS u")).fetchone() == {"u": "aether_app"}
             await registry.create_agent(conn, name="writer", type="pswa", status="active")
@@ -97,7 +97,7 @@ async def test_the_async_pool_switches_role_and_the_library_works_under_it(app_s
 async def test_a_url_naming_the_app_role_works_too(database_url: str, settings: Settings) -> None:
     url = _as_user(database_url, "aether_app")
     as_app = load_settings(database_url=url, home=settings.home, pool_min_size=1, pool_max_size=2)
-    async with AsyncDatabase(as_app, url) as app:
+    async with Database(as_app, url) as app:
         assert await app.fetch_one("SELECT session_user AS u") == {"u": "aether_app"}
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             await app.execute("CREATE TABLE sneaky (id INT)")
@@ -105,7 +105,7 @@ async def test_a_url_naming_the_app_role_works_too(database_url: str, settings: 
 
 async def test_the_readonly_role_only_reads(database_url: str, settings: Settings) -> None:
     ro = settings.model_copy(update={"database_role": "aether_readonly"})
-    async with AsyncDatabase(ro, database_url) as reader:
+    async with Database(ro, database_url) as reader:
         assert await reader.fetch_one("SELECT count(*) AS n FROM audit_log") == {"n": 0}
         assert await reader.fetch_one("SELECT count(*) AS n FROM credentials") == {"n": 0}
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -116,7 +116,7 @@ async def test_an_unknown_database_role_is_a_clear_error(settings: Settings) -> 
     assert settings.database_url is not None
     wrong = settings.model_copy(update={"database_role": "no_such_role"})
     with pytest.raises(ConfigError) as err:
-        await AsyncDatabase(wrong, settings.database_url.get_secret_value()).open()
+        await Database(wrong, settings.database_url.get_secret_value()).open()
     assert err.value.field == "AETHER_DATABASE_ROLE" and "no_such_role" in err.value.message
 
 
@@ -139,7 +139,7 @@ def test_migrations_run_again_in_another_database_of_the_cluster(empty_database_
     assert granted == {"ins": True, "upd": False, "sel": True}
 
 
-async def test_tables_of_later_migrations_get_the_app_grants(db: AsyncDatabase) -> None:
+async def test_tables_of_later_migrations_get_the_app_grants(db: Database) -> None:
     rows = await db.fetch_all(
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.security import sessions
 
 
@@ -17,7 +17,7 @@ def test_tokens_are_256_bit_and_hashed() -> None:
     assert csrf != sessions.csrf_token(sessions.new_token())
 
 
-async def test_session_lifecycle_and_rate_limit(adb: AsyncDatabase) -> None:
+async def test_session_lifecycle_and_rate_limit(adb: Database) -> None:
     user = await adb.fetch_one("INSERT INTO users (email, password_hash) VALUES ('s@example.org', 'x') RETURNING id")
     assert user is not None
     async with adb.connection() as conn:

@@ -7,12 +7,12 @@ import struct
 from pathlib import Path
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.queue.tasks import TaskContext
 
 
 def task_context(
-    db: AsyncDatabase, settings: Settings, *, task_id: int = 1, task_type: str = "test.task", agent: str = "test",
+    db: Database, settings: Settings, *, task_id: int = 1, task_type: str = "test.task", agent: str = "test",
     attempt: int = 1, workflow_id: str | None = None,
 ) -> TaskContext:  # fmt: skip
     """A TaskContext wired as the worker wires it (side effects guarded by aether.idempotency.run_once)."""

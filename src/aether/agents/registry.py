@@ -49,7 +49,7 @@ from aether.config import (
     VideoSettings,
     VoiceSettings,
 )
-from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.db import AsyncConnection, Database, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
 
 Q = load_queries(__file__, "registry.sql")
@@ -337,11 +337,11 @@ async def delete_agent(conn: AsyncConnection, name: str) -> None:
     await conn.execute(Q.delete_agent, {"name": name})
 
 
-async def set_error(target: AsyncDatabase | AsyncConnection, agent: str, reason: str) -> None:
+async def set_error(target: Database | AsyncConnection, agent: str, reason: str) -> None:
     """Mark `agent` as needing a person, with the reason. Given a pool, it commits in a transaction of its
     own (the failing task's transaction may roll back). An agent not registered yet whose name is an
     agent type is registered in `error`; any other unknown name is logged, never raised."""
-    if isinstance(target, AsyncDatabase):
+    if isinstance(target, Database):
         async with target.transaction(actor=f"agent:{agent}") as conn:
             await _set_error(conn, agent, reason)
     else:

@@ -1,7 +1,7 @@
 """Dashboard reports over `analytics`: downloads per episode and per day, episodes and videos published,
 tasks per agent with failure rate and duration p50/p95. Each report is JSON rows, CSV and an SVG chart.
 
-Reports run on the read replica when one is configured (`AsyncDatabase.connection(readonly=True)`);
+Reports run on the read replica when one is configured (`Database.connection(readonly=True)`);
 an admin sees every show, anyone else only the shows they own.
 """
 
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from aether.analytics import charts
-from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.db import AsyncConnection, Database, load_queries
 from aether.errors import NotFound, ValidationFailed
 
 Q = load_queries(__file__, "dashboards.sql")
@@ -147,7 +147,7 @@ def _plain(value: Any) -> Any:
 
 
 async def run_report(
-    db: AsyncDatabase, name: str, when: Period, *, user_id: int, is_admin: bool, show_id: int | None = None
+    db: Database, name: str, when: Period, *, user_id: int, is_admin: bool, show_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The report's rows (JSON-ready), read from the replica when there is one."""
     chosen = report(name)

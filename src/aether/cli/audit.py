@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from aether.cli.common import console, run_with_db, text
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.security import audit as audit_log
 
 app = typer.Typer(help="The audit log: who changed what, when, from where.")
@@ -59,7 +59,7 @@ def audit(
     console.print(out)
 
 
-async def _search(db: AsyncDatabase, flt: Any) -> list[Any]:
+async def _search(db: Database, flt: Any) -> list[Any]:
 
     async with db.connection(readonly=True) as conn:
         return await audit_log.search(conn, flt)

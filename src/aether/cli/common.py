@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from aether.config import Settings, get_settings
-from aether.db import AsyncConnection, AsyncDatabase
-from aether.db.connect import ensure_schema, open_async_database
+from aether.db import AsyncConnection, Database
+from aether.db.connect import ensure_schema, open_database
 from aether.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -26,13 +26,13 @@ console = Console()
 err = Console(stderr=True)
 
 
-def run_with_db(work: Callable[[AsyncDatabase], Awaitable[T]], *, settings: Settings | None = None) -> T:
+def run_with_db(work: Callable[[Database], Awaitable[T]], *, settings: Settings | None = None) -> T:
     """Make the schema current, open the database (embedded unless AETHER_DATABASE_URL), run `work`, close."""
     settings = settings or get_settings()
     ensure_schema(settings)
 
     async def main() -> T:
-        db = await open_async_database(settings, name="aether-cli")
+        db = await open_database(settings, name="aether-cli")
         try:
             return await work(db)
         finally:
@@ -44,7 +44,7 @@ def run_with_db(work: Callable[[AsyncDatabase], Awaitable[T]], *, settings: Sett
 def in_transaction(work: Callable[[AsyncConnection], Awaitable[T]], *, actor: str | None = None) -> T:
     """`work(conn)` in one transaction, audited as `actor`."""
 
-    async def run(db: AsyncDatabase) -> T:
+    async def run(db: Database) -> T:
         async with db.transaction(actor=actor) as conn:
             return await work(conn)
 

@@ -9,14 +9,14 @@ import typer
 
 from aether.cli.common import console, run_with_db
 from aether.config import Settings, get_settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import NotFound
 
 app = typer.Typer(help="Podcast scripts: write one from stored topics.", no_args_is_help=True)
 
 
 async def _write(
-    db: AsyncDatabase, settings: Settings, topics: list[str], minutes: float, writer: str | None
+    db: Database, settings: Settings, topics: list[str], minutes: float, writer: str | None
 ) -> dict[str, Any]:
     # the content agents load numpy, sumy, trafilatura and the LLM client: only for this command
     from aether.agents.pswa import write as pswa

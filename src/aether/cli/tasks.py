@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from aether.cli.common import console, json_default, print_json, run_with_db, text
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.queue.control import TaskFilter, get_task, list_tasks, status_counts
 from aether.queue.control import cancel as cancel_task
@@ -56,7 +56,7 @@ def list_(
     """List tasks, newest first."""
     where = TaskFilter(status=status, agent=agent, task_type=task_type, workflow_id=workflow)
 
-    async def run(db: AsyncDatabase) -> Any:
+    async def run(db: Database) -> Any:
         async with db.transaction(readonly=True) as conn:
             return await list_tasks(conn, where, page=page, page_size=page_size)
 
@@ -88,7 +88,7 @@ def show(
 ) -> None:
     """Everything about one task: payload, result, attempts, lease, last error with its traceback."""
 
-    async def run(db: AsyncDatabase) -> dict[str, Any]:
+    async def run(db: Database) -> dict[str, Any]:
         async with db.transaction(readonly=True) as conn:
             return await get_task(conn, task_id)
 
@@ -111,7 +111,7 @@ def show(
 def retry(task_id: int = typer.Argument(..., help="Id of a failed or cancelled task.")) -> None:
     """Put a failed or cancelled task back on the queue (attempts start again from 0)."""
 
-    async def run(db: AsyncDatabase) -> None:
+    async def run(db: Database) -> None:
         async with db.transaction(actor="cli") as conn:
             await retry_task(conn, task_id)
 
@@ -123,7 +123,7 @@ def retry(task_id: int = typer.Argument(..., help="Id of a failed or cancelled t
 def cancel(task_id: int = typer.Argument(..., help="Id of a pending or running task.")) -> None:
     """Cancel a pending task, or tell a running task's handler to stop."""
 
-    async def run(db: AsyncDatabase) -> str:
+    async def run(db: Database) -> str:
         async with db.transaction(actor="cli") as conn:
             before = await get_task(conn, task_id)
             if not await cancel_task(conn, task_id, hooks=HOOKS):
@@ -160,7 +160,7 @@ def add(
         dedupe_key=dedupe_key,
     )
 
-    async def run(db: AsyncDatabase) -> int:
+    async def run(db: Database) -> int:
         async with db.transaction(actor="cli") as conn:
             return (await enqueue(conn, task))[0]
 
@@ -171,7 +171,7 @@ def add(
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """How many tasks are in each status."""
 
-    async def run(db: AsyncDatabase) -> dict[str, int]:
+    async def run(db: Database) -> dict[str, int]:
         async with db.transaction(readonly=True) as conn:
             return await status_counts(conn)
 
@@ -193,7 +193,7 @@ def _scope(agent: str | None, task_type: str | None) -> tuple[Any, str]:
 def limits_list(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """Every limit with the number of its tasks running now."""
 
-    async def run(db: AsyncDatabase) -> list[dict[str, Any]]:
+    async def run(db: Database) -> list[dict[str, Any]]:
         async with db.transaction(readonly=True) as conn:
             return await list_limits(conn)
 
@@ -216,7 +216,7 @@ def limits_set(
     """Set a concurrency limit (enforced at claim time across all workers)."""
     scope, name = _scope(agent, task_type)
 
-    async def run(db: AsyncDatabase) -> None:
+    async def run(db: Database) -> None:
         async with db.transaction(actor="cli") as conn:
             await set_limit(conn, scope, name, max_running)
 
@@ -232,7 +232,7 @@ def limits_clear(
     """Remove a concurrency limit."""
     scope, name = _scope(agent, task_type)
 
-    async def run(db: AsyncDatabase) -> bool:
+    async def run(db: Database) -> bool:
         async with db.transaction(actor="cli") as conn:
             return await clear_limit(conn, scope, name)
 
@@ -245,7 +245,7 @@ def limits_clear(
 def periodic_list(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """Every schedule with its last tick."""
 
-    async def run(db: AsyncDatabase) -> list[dict[str, Any]]:
+    async def run(db: Database) -> list[dict[str, Any]]:
         async with db.transaction(readonly=True) as conn:
             return await list_periodic(conn)
 
@@ -278,7 +278,7 @@ def periodic_add(
     """Create or replace a periodic task."""
     task = PeriodicTask(name, cron, task_type, agent, _parse_payload(payload), priority)
 
-    async def run(db: AsyncDatabase) -> int:
+    async def run(db: Database) -> int:
         async with db.transaction(actor="cli") as conn:
             return await upsert_periodic(conn, task)
 
@@ -290,7 +290,7 @@ def periodic_add(
 def periodic_remove(name: str = typer.Argument(..., help="Schedule name.")) -> None:
     """Delete a periodic task."""
 
-    async def run(db: AsyncDatabase) -> None:
+    async def run(db: Database) -> None:
         async with db.transaction(actor="cli") as conn:
             await remove_periodic(conn, name)
 
@@ -312,7 +312,7 @@ def periodic_disable(name: str = typer.Argument(..., help="Schedule name.")) -> 
 
 def _set_enabled(name: str, enabled: bool) -> None:
 
-    async def run(db: AsyncDatabase) -> None:
+    async def run(db: Database) -> None:
         async with db.transaction(actor="cli") as conn:
             await set_periodic_enabled(conn, name, enabled)
 

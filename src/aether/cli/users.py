@@ -9,7 +9,7 @@ import typer
 
 from aether.cli.common import console
 from aether.config import get_settings
-from aether.db.connect import open_async_database
+from aether.db.connect import open_database
 from aether.errors import ValidationFailed
 from aether.podcasts.models import RegisterIn
 from aether.security import accounts
@@ -40,7 +40,7 @@ def create_user(
 
     async def main() -> dict[str, object]:
         settings = get_settings()
-        db = await open_async_database(settings, name="aether-cli")
+        db = await open_database(settings, name="aether-cli")
         try:
             async with db.transaction() as conn:
                 return await accounts.register(

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aether.cli.common import run_with_db
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.orchestrator import engine
 from aether.run.hooks import HOOKS
 
@@ -39,7 +39,7 @@ _RETRIES = 5  # deadlocks with a worker finishing a step of the same workflow ar
 def _run(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """`work(conn)` on the database, again when it deadlocked with a worker."""
 
-    async def retrying(db: AsyncDatabase) -> T:
+    async def retrying(db: Database) -> T:
         for attempt in range(_RETRIES):
             try:
                 async with db.connection() as conn:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aether.config import Settings
 from aether.db.embedded import EmbeddedServer
 from aether.db.migrate import Migration, is_current, migrate
-from aether.db.pool import AsyncDatabase, connect
+from aether.db.pool import Database, connect
 from aether.errors import MigrationError
 
 
@@ -22,8 +22,8 @@ def replica_url(settings: Settings) -> str | None:
     return settings.database_replica_url.get_secret_value() if settings.database_replica_url else None
 
 
-async def open_async_database(settings: Settings, *, name: str = "aether") -> AsyncDatabase:
-    return await AsyncDatabase(settings, primary_url(settings), replica_url(settings), name=name).open()
+async def open_database(settings: Settings, *, name: str = "aether") -> Database:
+    return await Database(settings, primary_url(settings), replica_url(settings), name=name).open()
 
 
 def migrate_database(settings: Settings) -> list[Migration]:

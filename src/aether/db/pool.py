@@ -1,4 +1,4 @@
-"""One database access layer: one async pool class (`AsyncDatabase`) of psycopg 3 connections, timed
+"""One database access layer: one async pool class (`Database`) of psycopg 3 connections, timed
 statements, prepared statements for repeated queries, read-only work routed to the replica when configured.
 Single connections outside the pool: `connect()` (sync: migrations, backup, restore, maintenance, status)
 and `connect_async()`.
@@ -169,7 +169,7 @@ async def _check_role(conn: AsyncConnection, settings: Settings, url: str) -> No
             raise _role_error(settings.database_role, url, exc) from None
 
 
-class AsyncDatabase:
+class Database:
     """The connection pools (gateway, workers, scheduler, CLI, tests): `async with` it, or await open()/close()."""
 
     def __init__(self, settings: Settings, url: str, replica_url: str | None = None, *, name: str = "aether"):
@@ -202,7 +202,7 @@ class AsyncDatabase:
             connection_class=psycopg.AsyncConnection[DictRow],
         )
 
-    async def open(self) -> AsyncDatabase:
+    async def open(self) -> Database:
         for url, pool in ((self.url, self.pool), (self.replica_url, self.replica_pool)):
             if url is None or pool is None:
                 continue
@@ -221,7 +221,7 @@ class AsyncDatabase:
         if self.replica_pool is not None:
             await self.replica_pool.close()
 
-    async def __aenter__(self) -> AsyncDatabase:
+    async def __aenter__(self) -> Database:
         return await self.open()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,7 +1,7 @@
 """The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
 
 `create_app(settings, hooks=...)` builds it; the database pool opens in the lifespan (or pass `db=` an
-already open AsyncDatabase, which the app then does not close). `hooks` are the queue hooks that run when
+already open Database, which the app then does not close). `hooks` are the queue hooks that run when
 the app cancels a task (aether.run.HOOKS). Its routers are named in `ROUTERS`.
 """
 
@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aether import __version__
 from aether.config import Settings
-from aether.db import AsyncDatabase, open_async_database
+from aether.db import Database, open_database
 from aether.gateway import announce
 from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
@@ -48,13 +48,13 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: Settings, *, hooks: Hooks, db: AsyncDatabase | None = None) -> FastAPI:
+def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) -> FastAPI:
     """The whole gateway for `settings`; the pool opens on start-up unless `db` is given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = db is None
-        database = db if db is not None else await open_async_database(settings, name="aether-gateway")
+        database = db if db is not None else await open_database(settings, name="aether-gateway")
         app.state.db = database
         listener = None
         if settings.database_listen:

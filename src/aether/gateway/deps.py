@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase
+from aether.db import AsyncConnection, Database
 from aether.db.pool import current_actor
 from aether.errors import Forbidden, Unauthorized
 from aether.gateway.announce import PageCache, SessionCache
@@ -80,8 +80,8 @@ def forget_session(request: Request, session_id: str | None = None) -> None:
 
 # The dependencies are coroutines: FastAPI runs a plain `def` dependency in a worker thread, a hop that
 # costs more than the work itself.
-async def get_db(request: Request) -> AsyncDatabase:
-    db: AsyncDatabase = request.app.state.db
+async def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
     return db
 
 
@@ -95,13 +95,13 @@ async def get_hooks(request: Request) -> Hooks:
     return hooks
 
 
-DB = Annotated[AsyncDatabase, Depends(get_db)]
+DB = Annotated[Database, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 QueueHooks = Annotated[Hooks, Depends(get_hooks)]
 
 
 @asynccontextmanager
-async def reading(db: AsyncDatabase) -> AsyncIterator[AsyncConnection]:
+async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
     """A pooled connection in autocommit mode for reads: no BEGIN/COMMIT round trips."""
     async with db.connection() as conn:
         await conn.set_autocommit(True)

@@ -10,7 +10,7 @@ import asyncio
 from functools import lru_cache
 from typing import Any
 
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.db.migrate import Migration, discover
 
 READY_TIMEOUT_S = 5.0
@@ -22,7 +22,7 @@ def bundled_migrations() -> tuple[Migration, ...]:
     return tuple(discover())
 
 
-async def readiness(db: AsyncDatabase | None) -> dict[str, Any]:
+async def readiness(db: Database | None) -> dict[str, Any]:
     """{"ready": bool, "checks": {...}}: database reachable, every bundled migration applied unchanged."""
     checks: dict[str, Any] = {}
     if db is None:
@@ -44,7 +44,7 @@ async def readiness(db: AsyncDatabase | None) -> dict[str, Any]:
     return {"ready": not pending and not modified, "checks": checks}
 
 
-async def _applied(db: AsyncDatabase) -> dict[int, str]:
+async def _applied(db: Database) -> dict[int, str]:
     async with db.connection() as conn:
         cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
         row = await cur.fetchone()

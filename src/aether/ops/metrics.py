@@ -24,7 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase, Connection, load_queries
+from aether.db import AsyncConnection, Connection, Database, load_queries
 from aether.db.stats import BUCKETS, STATS
 
 Q = load_queries(__file__, "metrics.sql")
@@ -46,10 +46,10 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "maintenance_success": (Q.metrics_maintenance_success, {}),
 }
 
-_TRACKED: weakref.WeakSet[AsyncDatabase] = weakref.WeakSet()
+_TRACKED: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
-def track_database(db: AsyncDatabase) -> None:
+def track_database(db: Database) -> None:
     """Report this database's pool (size, in use, waiting) in the process's metrics."""
     _TRACKED.add(db)
 
@@ -197,7 +197,7 @@ def short_error(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def gather_sync(conn: Connection | None, settings: Settings, dbs: Iterable[AsyncDatabase] = ()) -> Snapshot:
+def gather_sync(conn: Connection | None, settings: Settings, dbs: Iterable[Database] = ()) -> Snapshot:
     snapshot = _base_snapshot(settings, dbs, database_up=conn is not None)
     if conn is None:
         return snapshot
@@ -213,7 +213,7 @@ def gather_sync(conn: Connection | None, settings: Settings, dbs: Iterable[Async
     return snapshot
 
 
-async def gather_async(conn: AsyncConnection | None, settings: Settings, dbs: Iterable[AsyncDatabase] = ()) -> Snapshot:
+async def gather_async(conn: AsyncConnection | None, settings: Settings, dbs: Iterable[Database] = ()) -> Snapshot:
     snapshot = _base_snapshot(settings, dbs, database_up=conn is not None)
     if conn is None:
         return snapshot
@@ -230,7 +230,7 @@ async def gather_async(conn: AsyncConnection | None, settings: Settings, dbs: It
     return snapshot
 
 
-def _base_snapshot(settings: Settings, dbs: Iterable[AsyncDatabase], *, database_up: bool) -> Snapshot:
+def _base_snapshot(settings: Settings, dbs: Iterable[Database], *, database_up: bool) -> Snapshot:
     snapshot = Snapshot(taken_at=datetime.now(UTC), database_up=database_up)
     seen: set[int] = set()
     for db in [*dbs, *list(_TRACKED)]:
@@ -248,7 +248,7 @@ def _base_snapshot(settings: Settings, dbs: Iterable[AsyncDatabase], *, database
     return snapshot
 
 
-def pool_figures(db: AsyncDatabase) -> list[PoolFigures]:
+def pool_figures(db: Database) -> list[PoolFigures]:
     figures = []
     for pool in (db.pool, db.replica_pool):
         if pool is None or pool.closed:

@@ -8,7 +8,7 @@ import secrets
 
 from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.podcasts import episodes, shows
 from aether.podcasts.models import EpisodeIn
 from aether.podcasts.plan import public_url
@@ -23,7 +23,7 @@ DEMO_TOPIC = "Small language models that run on ordinary laptops"
 DEMO_SLUG = "aether-demo"
 
 
-async def ensure_demo_content(db: AsyncDatabase, settings: Settings) -> str | None:
+async def ensure_demo_content(db: Database, settings: Settings) -> str | None:
     """Create the demo show and its first episode when the installation has no show at all; returns the
     demo episode's id (None when nothing was created)."""
     async with db.transaction() as conn:

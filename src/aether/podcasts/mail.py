@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase
+from aether.db import AsyncConnection, Database
 from aether.errors import ConfigError, MailError
 from aether.security.credentials import with_stored_secrets
 
@@ -115,7 +115,7 @@ def send_now(settings: Settings, message: EmailMessage) -> str:
     return str(message["Message-ID"])
 
 
-async def send(settings: Settings, message: EmailMessage, db: AsyncDatabase | AsyncConnection | None = None) -> str:
+async def send(settings: Settings, message: EmailMessage, db: Database | AsyncConnection | None = None) -> str:
     """Send off the event loop; with `db`, an SMTP password kept in the credentials store is used."""
     if db is not None:
         settings = await with_stored_secrets(db, settings)

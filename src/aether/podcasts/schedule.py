@@ -29,7 +29,7 @@ from croniter import CroniterBadCronError
 
 from aether.agents.tda import discover as tda
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.db import AsyncConnection, Database, load_queries
 from aether.podcasts.episodes import start_episode
 from aether.podcasts.models import EpisodeIn
 from aether.queue.periodic import latest_tick
@@ -71,7 +71,7 @@ def due_tick(cron: str, fired_at: datetime | None, now: datetime) -> datetime | 
         return None
 
 
-async def discover_feeds(db: AsyncDatabase, settings: Settings, feeds: list[str], cpu: CpuRunner | None) -> None:
+async def discover_feeds(db: Database, settings: Settings, feeds: list[str], cpu: CpuRunner | None) -> None:
     """Read the show's own feeds (a show without sources reads nothing); failures are logged only."""
     if not feeds:
         return
@@ -102,7 +102,7 @@ def episode_request(topics: list[dict[str, Any]], *, video: bool = False) -> Any
     )
 
 
-async def run_show(db: AsyncDatabase, settings: Settings, show: dict[str, Any], tick_at: datetime) -> ScheduledRun:
+async def run_show(db: Database, settings: Settings, show: dict[str, Any], tick_at: datetime) -> ScheduledRun:
     """Claim this tick of the show and start its episode, in one transaction."""
     run = ScheduledRun(show["id"], tick_at.isoformat(), "taken")
     feeds = [str(f) for f in show["sources"] or []]
@@ -145,7 +145,7 @@ async def run_show(db: AsyncDatabase, settings: Settings, show: dict[str, Any], 
 
 
 async def run_due(
-    db: AsyncDatabase, settings: Settings, *, now: datetime | None = None, cpu: CpuRunner | None = None
+    db: Database, settings: Settings, *, now: datetime | None = None, cpu: CpuRunner | None = None
 ) -> list[ScheduledRun]:
     """Start the episode of every show whose schedule fired since its last run. `now`: naive UTC."""
     shows = [dict(r) for r in await db.fetch_all(Q.scheduled_shows)]

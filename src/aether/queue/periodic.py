@@ -19,7 +19,7 @@ from croniter import CroniterBadCronError, croniter
 from psycopg.types.json import Jsonb
 
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.db.queries import load_queries
 from aether.errors import DatabaseUnavailable, NotFound, ValidationFailed
 from aether.queue import lifecycle
@@ -123,7 +123,7 @@ class Fired:
     task_id: int
 
 
-async def fire_due(db: AsyncDatabase, now: datetime | None = None) -> list[Fired]:
+async def fire_due(db: Database, now: datetime | None = None) -> list[Fired]:
     """Enqueue the due tick of every enabled schedule (each tick once, across all schedulers)."""
     fired: list[Fired] = []
     async with db.connection() as conn:
@@ -161,11 +161,11 @@ async def fire_due(db: AsyncDatabase, now: datetime | None = None) -> list[Fired
     return fired
 
 
-async def prune_ticks(db: AsyncDatabase, days: int = TICK_RETENTION_DAYS) -> int:
+async def prune_ticks(db: Database, days: int = TICK_RETENTION_DAYS) -> int:
     return await db.execute(Q.prune_ticks, {"days": days})
 
 
-async def run_scheduler(settings: Settings, db: AsyncDatabase, stop: asyncio.Event, *, hooks: Hooks) -> None:
+async def run_scheduler(settings: Settings, db: Database, stop: asyncio.Event, *, hooks: Hooks) -> None:
     """The scheduler loop: fire due ticks, rescue expired leases (running `hooks` for them), prune old
     ticks, until `stop` is set."""
     last_prune = 0.0

@@ -36,7 +36,7 @@ from aether.errors import ConfigError, PermanentError, TaskCancelled, Validation
 
 if TYPE_CHECKING:
     from aether.config import Settings
-    from aether.db.pool import AsyncConnection, AsyncDatabase
+    from aether.db.pool import AsyncConnection, Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,7 +51,7 @@ class TaskContext:
     agent: str
     attempt: int
     settings: Settings
-    db: AsyncDatabase
+    db: Database
     workflow_id: str | None = None
     step_name: str | None = None
     cancel_event: asyncio.Event = field(default_factory=asyncio.Event)

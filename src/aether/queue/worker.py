@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase, connect_async
+from aether.db.pool import AsyncConnection, Database, connect_async
 from aether.errors import AetherError, DatabaseUnavailable, PermanentError, TaskCancelled
 from aether.logs import task_id_var, workflow_id_var
 from aether.queue import lifecycle
@@ -126,7 +126,7 @@ class Worker:
     def __init__(
         self,
         settings: Settings,
-        db: AsyncDatabase,
+        db: Database,
         handlers: Mapping[str, HandlerSpec],
         options: WorkerOptions,
         *,

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
-from aether.db.connect import migrate_database, open_async_database
+from aether.db.connect import migrate_database, open_database
 from aether.errors import AetherError
 from aether.idempotency import run_once
 from aether.orchestrator import get_workflow_state, start_workflow
@@ -68,7 +68,7 @@ async def run_demo(
     settings: Settings, *, minutes: float, topic: str, video: bool, timeout: float, progress: Console
 ) -> dict[str, Any]:
     await asyncio.to_thread(migrate_database, settings)
-    db = await open_async_database(settings, name="aether-demo")
+    db = await open_database(settings, name="aether-demo")
     options = WorkerOptions(concurrency=8, listen=settings.database_listen)
     worker = Worker(settings, db, wiring.TASKS.handlers, options, hooks=HOOKS, once=run_once)
     worker_task = asyncio.create_task(worker.run())

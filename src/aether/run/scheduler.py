@@ -6,13 +6,13 @@ import asyncio
 import signal
 
 from aether.config import Settings
-from aether.db.connect import open_async_database
+from aether.db.connect import open_database
 from aether.queue.periodic import run_scheduler
 from aether.run.hooks import HOOKS
 
 
 async def run(settings: Settings) -> None:
-    db = await open_async_database(settings, name="aether-scheduler")
+    db = await open_database(settings, name="aether-scheduler")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,7 +16,7 @@ from types import FrameType
 from rich.console import Console
 
 from aether.config import Settings
-from aether.db.connect import migrate_database, open_async_database
+from aether.db.connect import migrate_database, open_database
 from aether.db.embedded import EmbeddedServer
 from aether.podcasts.demo import ensure_demo_content
 from aether.run.serve import serve
@@ -47,7 +47,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def _demo(settings: Settings) -> str | None:
-    db = await open_async_database(settings, name="aether-up")
+    db = await open_database(settings, name="aether-up")
     try:
         return await ensure_demo_content(db, settings)
     finally:

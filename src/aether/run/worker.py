@@ -8,7 +8,7 @@ import signal
 from collections.abc import Sequence
 
 from aether.config import Settings
-from aether.db.connect import open_async_database
+from aether.db.connect import open_database
 from aether.idempotency import run_once
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run import wiring
@@ -29,7 +29,7 @@ async def run_worker(
     """Run a worker until SIGTERM/SIGINT (a second signal stops the tasks in hand at once)."""
     tasks = wiring.tasks(handler_modules)
     concurrency = concurrency or settings.worker_concurrency
-    db = await open_async_database(settings, name="aether-worker")
+    db = await open_database(settings, name="aether-worker")
     try:
         # a missing or wrong master key stops the worker at start, naming the key ids
         await check_master_key(db, settings)

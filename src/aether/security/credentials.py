@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aether.config import Settings, get_settings, mask_secret
-from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.db import AsyncConnection, Database, load_queries
 from aether.errors import AetherError, Conflict, CredentialExpired, CryptoError, KeyRetired, NotFound, ValidationFailed
 from aether.security import crypto
 from aether.security.keys import KeyRing, key_ring
@@ -368,17 +368,17 @@ async def get_plaintext(
 
 
 async def find_secret(
-    db: AsyncDatabase | AsyncConnection, settings: Settings, *, agent: str | None, platform: str, key: str
+    db: Database | AsyncConnection, settings: Settings, *, agent: str | None, platform: str, key: str
 ) -> str | None:
     """`get_plaintext` on a pool (its own connection) or on the caller's connection."""
-    if isinstance(db, AsyncDatabase):
+    if isinstance(db, Database):
         async with db.connection() as conn:
             return await get_plaintext(conn, settings, agent=agent, platform=platform, key=key)
     return await get_plaintext(db, settings, agent=agent, platform=platform, key=key)
 
 
 async def get_secret(
-    db: AsyncDatabase | AsyncConnection, settings: Settings, *, agent: str | None, platform: str, key: str
+    db: Database | AsyncConnection, settings: Settings, *, agent: str | None, platform: str, key: str
 ) -> str:
     """The plaintext of a credential for immediate use; NotFound (naming the CLI command) when none."""
     value = await find_secret(db, settings, agent=agent, platform=platform, key=key)
@@ -447,7 +447,7 @@ LLM_API_KEY = ("llm", "api_key")
 SMTP_PASSWORD = ("smtp", "password")
 
 
-async def with_stored_secrets(db: AsyncDatabase | AsyncConnection, settings: Settings) -> Settings:
+async def with_stored_secrets(db: Database | AsyncConnection, settings: Settings) -> Settings:
     """`settings` with the secrets the environment leaves out taken from the encrypted store: the LLM API
     key (platform `llm`, key `api_key`) when an LLM is configured without AETHER_LLM_API_KEY, and the SMTP
     password (platform `smtp`, key `password`) when AETHER_SMTP_URL names a user but no password. A value

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase, load_queries
+from aether.db import AsyncConnection, Database, load_queries
 from aether.errors import CryptoError, KeyRetired, MasterKeyError
 from aether.security import crypto
 
@@ -270,7 +270,7 @@ def key_ring(settings: Settings) -> KeyRing:
     return ring
 
 
-async def check_master_key(db: AsyncDatabase, settings: Settings) -> list[DataKeyInfo]:
+async def check_master_key(db: Database, settings: Settings) -> list[DataKeyInfo]:
     """The start-up check of the gateway, workers and `aether up`: the master key must open every live data
     key; a missing or wrong key raises MasterKeyError naming the key ids (never a silent skip)."""
     async with db.connection() as conn:
@@ -287,7 +287,7 @@ async def list_keys(conn: AsyncConnection) -> list[tuple[DataKeyInfo, int]]:
 # ---- rotation ---------------------------------------------------------------------------------
 
 
-async def rewrap(db: AsyncDatabase, settings: Settings, new_master: MasterKey, *, actor: str) -> list[str]:
+async def rewrap(db: Database, settings: Settings, new_master: MasterKey, *, actor: str) -> list[str]:
     """Wrap every live data key under `new_master` (master key rotation); credentials stay as they are."""
     ring = key_ring(settings)
     done: list[str] = []

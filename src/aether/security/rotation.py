@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.db.queries import load_queries
 from aether.security.credentials import reseal_value
 from aether.security.keys import Q as KQ
@@ -26,7 +26,7 @@ class RotationReport:
 
 
 async def rotate(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     *,
     actor: str,

@@ -11,20 +11,20 @@ from pydantic import SecretStr
 
 from aether.agents.iga import cover as iga
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import PermanentError, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.storage import ObjectStore
 from tests.standins.images import ImagesStandin
 
 
-async def _assets(db: AsyncDatabase) -> int:
+async def _assets(db: Database) -> int:
     row = await db.fetch_one("SELECT count(*) AS n FROM assets")
     assert row is not None
     return int(row["n"])
 
 
-async def test_cover_asset_and_topic_link(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_cover_asset_and_topic_link(settings: Settings, adb: Database) -> None:
     topic = await adb.fetch_one(
         "INSERT INTO topics_snippets (type, title) VALUES ('topic', 'Rust in the kernel') RETURNING id"
     )
@@ -43,7 +43,7 @@ async def test_cover_asset_and_topic_link(settings: Settings, adb: AsyncDatabase
     assert again["cached"] and again["cover_asset_id"] == first["cover_asset_id"] and await _assets(adb) == 1
 
 
-async def test_bad_input(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_bad_input(settings: Settings, adb: Database) -> None:
     for payload, field in (({}, "title"), ({"title": "x", "topic_id": "nope"}, "topic_id"), ({"title": 5}, "title")):
         with pytest.raises(ValidationFailed) as info:
             await iga.make_episode_cover(settings, adb, iga.plan(settings, payload))
@@ -51,7 +51,7 @@ async def test_bad_input(settings: Settings, adb: AsyncDatabase) -> None:
     assert await _assets(adb) == 0
 
 
-async def test_handler_through_a_task_context(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_handler_through_a_task_context(settings: Settings, adb: Database) -> None:
     ctx = TaskContext(task_id=1, task_type="iga.cover", agent="iga", attempt=1, settings=settings, db=adb)
     result = await iga.handle_cover(ctx, {"title": "Handlers draw too"})
     assert result["width"] == 3000 and result["cover_uri"].startswith("file://")
@@ -59,7 +59,7 @@ async def test_handler_through_a_task_context(settings: Settings, adb: AsyncData
         await iga.handle_cover(ctx, {"title": ""})
 
 
-async def test_generated_cover_with_the_images_api(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_generated_cover_with_the_images_api(settings: Settings, adb: Database) -> None:
     with ImagesStandin() as api:
         configured = settings.model_copy(
             update={

@@ -6,13 +6,13 @@ import pytest
 
 from aether.agents.music import bed as music
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.audio import read_wav
 from aether.storage import ObjectStore
 
 
-async def test_music_assets(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_music_assets(settings: Settings, adb: Database) -> None:
     result = await music.make_music(
         settings, adb, music.music_seed({"show_title": "Aether Daily", "title": "Small models"})
     )
@@ -32,7 +32,7 @@ async def test_music_assets(settings: Settings, adb: AsyncDatabase) -> None:
     assert other["bed_uri"] != result["bed_uri"]
 
 
-async def test_music_needs_a_seed(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_music_needs_a_seed(settings: Settings, adb: Database) -> None:
     with pytest.raises(ValidationFailed) as info:
         await music.make_music(settings, adb, music.music_seed({}))
     assert info.value.field == "seed"

@@ -25,7 +25,7 @@ from aether.agents.pswa.cache import (
 )
 from aether.agents.pswa.script import ScriptRequest
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.agents.pswa.test_offline import snippet
 from tests.agents.pswa.test_script import script_data
 
@@ -193,9 +193,7 @@ def test_the_topic_hash_is_the_stories_not_the_rest(plain_settings: Settings) ->
     assert topic_hash(other) != topic_hash(req) and re.fullmatch(r"[0-9a-f]{64}", topic_hash(req))
 
 
-async def test_a_cached_script_never_cites_sources_the_request_does_not_have(
-    adb: AsyncDatabase, settings: Settings
-) -> None:
+async def test_a_cached_script_never_cites_sources_the_request_does_not_have(adb: Database, settings: Settings) -> None:
     def summary_only(url: str) -> ScriptRequest:
         story = {"headline": "Ferry back", "summary": "The ferry resumed on Tuesday.", "sources": [{"url": url}]}
         return ScriptRequest.parse({"snippets": [story], "minutes": 1}, settings)
@@ -211,7 +209,7 @@ async def test_a_cached_script_never_cites_sources_the_request_does_not_have(
 # ---- choosing the backend -----------------------------------------------------------------------
 
 
-async def test_open_cache_picks_the_backend_from_the_settings(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_open_cache_picks_the_backend_from_the_settings(adb: Database, settings: Settings) -> None:
     default = open_cache(settings, adb)
     assert isinstance(default, PostgresScriptCache) and default.db is adb and default.name == "postgres"
     sqlite_default = open_cache(settings.model_copy(update={"script_cache": "sqlite"}), adb)
@@ -222,7 +220,7 @@ async def test_open_cache_picks_the_backend_from_the_settings(adb: AsyncDatabase
     assert isinstance(explicit, SqliteScriptCache) and explicit.path == chosen
 
 
-async def test_the_sqlite_file_has_the_columns_of_the_postgres_table(adb: AsyncDatabase, tmp_path: Path) -> None:
+async def test_the_sqlite_file_has_the_columns_of_the_postgres_table(adb: Database, tmp_path: Path) -> None:
     lite = SqliteScriptCache(tmp_path / "scripts.db")
     assert await lite.hit("f" * 64) is None  # the first use creates the file and its table
     with sqlite3.connect(lite.path) as conn:

@@ -18,7 +18,7 @@ from aether.agents.pswa.script import Script, ScriptRequest
 from aether.agents.sca import snippets as sca
 from aether.agents.tda import discover as tda
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
 from aether.queue.tasks import TaskContext
@@ -36,7 +36,7 @@ def standin() -> Iterator[OpenAIStandin]:
 
 
 @pytest.fixture
-async def snippets(adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer) -> list[dict[str, Any]]:
+async def snippets(adb: Database, fast_settings: Settings, feed_server: FeedServer) -> list[dict[str, Any]]:
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml", "/summary.xml")]
     topics = (await tda.discover(adb, fast_settings, feeds=feeds, limit=4)).topics
     return await sca.make_snippets(adb, fast_settings, [t["id"] for t in topics])
@@ -78,13 +78,13 @@ def _prefix_pattern(sources: set[str]) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(sorted(options, key=len, reverse=True)) + ")")
 
 
-async def _source_sentences(adb: AsyncDatabase) -> dict[str, set[str]]:
+async def _source_sentences(adb: Database) -> dict[str, set[str]]:
     rows = await adb.fetch_all("SELECT url, text FROM feed_items")
     return {r["url"]: set(split_sentences(r["text"])) for r in rows}
 
 
 async def test_every_fact_in_an_offline_script_traces_to_a_source_sentence(
-    adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]]
+    adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]]
 ) -> None:
     result = await pswa.write_script(adb, fast_settings, request(fast_settings, snippets, minutes=3))
     script = Script.model_validate(result.script)
@@ -136,7 +136,7 @@ async def test_same_inputs_give_the_same_script_and_hosts_change_it(
 
 
 async def test_the_second_run_hits_the_postgres_cache(
-    adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]]
+    adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]]
 ) -> None:
     req = request(fast_settings, snippets, minutes=2)
     first = await pswa.write_script(adb, fast_settings, req)
@@ -151,7 +151,7 @@ async def test_the_second_run_hits_the_postgres_cache(
 
 
 async def test_the_sqlite_cache_backend(
-    adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]], tmp_path: Path
+    adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     path = tmp_path / "cache" / "scripts.db"
     settings = fast_settings.model_copy(update={"script_cache": "sqlite", "script_cache_path": path})
@@ -182,7 +182,7 @@ def _llm_script(body: dict[str, Any], speaker: str | None = None) -> str:
 
 
 async def test_the_llm_writer_repairs_invalid_output_and_records_token_usage(
-    adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]], standin: OpenAIStandin
+    adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]], standin: OpenAIStandin
 ) -> None:
     settings = fast_settings.model_copy(
         update={
@@ -212,7 +212,7 @@ async def test_the_llm_writer_repairs_invalid_output_and_records_token_usage(
 
 
 async def test_the_llm_writer_rejects_speakers_that_are_not_hosts(
-    adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]], standin: OpenAIStandin
+    adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]], standin: OpenAIStandin
 ) -> None:
     standin.api_key = None
     standin.replies += [lambda body: _llm_script(body, speaker="Narrator"), _llm_script]
@@ -224,7 +224,7 @@ async def test_the_llm_writer_rejects_speakers_that_are_not_hosts(
     assert "'Narrator' is not a host" in standin.requests[1]["messages"][-1]["content"]
 
 
-async def test_the_task_handler(adb: AsyncDatabase, fast_settings: Settings, snippets: list[dict[str, Any]]) -> None:
+async def test_the_task_handler(adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]]) -> None:
     spec = TASKS["pswa.write_script"]
     assert spec.agent == "pswa"
     ctx = TaskContext(task_id=1, task_type="pswa.write_script", agent="pswa", attempt=1, settings=fast_settings, db=adb)

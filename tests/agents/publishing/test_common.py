@@ -11,7 +11,7 @@ from aether.agents.publishing import common as publish
 from aether.agents.publishing.common import RetryPolicy, caption_html
 from aether.analytics.hooks import record_task_completed, record_task_failed
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import PlatformRejected, PlatformUnavailable, ValidationFailed
 from aether.run.hooks import HOOKS
 from aether.run.wiring import TASKS
@@ -32,7 +32,7 @@ async def no_sleep(delay: float) -> None:
 
 
 async def test_websub_ping_tells_the_hub_which_feed_changed(
-    hub: WebSubHubStandin, adb: AsyncDatabase, settings: Settings
+    hub: WebSubHubStandin, adb: Database, settings: Settings
 ) -> None:
     ctx = task_context(
         adb, settings.model_copy(update={"websub_hub_url": hub.url + "/hub"}), task_type="publish.websub"
@@ -44,9 +44,7 @@ async def test_websub_ping_tells_the_hub_which_feed_changed(
     assert row is not None and row["metadata"]["feed_url"] == FEED and row["metadata"]["show_id"] == 3
 
 
-async def test_websub_ping_retries_5xx_then_gives_up(
-    hub: WebSubHubStandin, adb: AsyncDatabase, settings: Settings
-) -> None:
+async def test_websub_ping_retries_5xx_then_gives_up(hub: WebSubHubStandin, adb: Database, settings: Settings) -> None:
     ctx = task_context(adb, settings.model_copy(update={"websub_hub_url": hub.url, "publish_max_retries": 2}))
     hub.fail_next(503, times=2)
     result = await publish.websub_publish(ctx, {"feed_urls": [FEED, FEED + "?v=2"]}, sleep=no_sleep)
@@ -59,7 +57,7 @@ async def test_websub_ping_retries_5xx_then_gives_up(
         await publish.websub_publish(ctx, {"feed_url": FEED}, sleep=no_sleep)
 
 
-async def test_websub_is_off_without_a_hub_and_checks_its_input(adb: AsyncDatabase, settings: Settings) -> None:
+async def test_websub_is_off_without_a_hub_and_checks_its_input(adb: Database, settings: Settings) -> None:
     ctx = task_context(adb, settings)
     assert (await publish.websub_publish(ctx, {"feed_url": FEED}))["pinged"] is False
     hubbed = task_context(adb, settings.model_copy(update={"websub_hub_url": "http://127.0.0.1:9/hub"}))
@@ -96,7 +94,7 @@ def test_caption_escapes_and_fits_telegrams_limit() -> None:
     assert len(visible.split("\n\n")[1]) < 1024
 
 
-async def test_task_hooks_record_durations_and_failures(adb: AsyncDatabase) -> None:
+async def test_task_hooks_record_durations_and_failures(adb: Database) -> None:
     from datetime import datetime, timedelta
 
     assert record_task_completed in HOOKS.on_complete and record_task_failed in HOOKS.on_fail
@@ -126,7 +124,7 @@ async def test_task_hooks_record_durations_and_failures(adb: AsyncDatabase) -> N
     assert rows[1]["metadata"]["final"] is False and rows[2]["metadata"]["final"] is True
 
 
-async def test_task_hooks_record_speech_seconds_and_llm_tokens_unless_cached(adb: AsyncDatabase) -> None:
+async def test_task_hooks_record_speech_seconds_and_llm_tokens_unless_cached(adb: Database) -> None:
     from datetime import datetime, timedelta
 
     started = datetime(2025, 6, 1, 10, 0, 0)

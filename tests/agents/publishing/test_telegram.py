@@ -13,7 +13,7 @@ from PIL import Image
 from aether.agents.publishing import telegram
 from aether.agents.publishing.common import RetryPolicy
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import AgentDisabled, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
@@ -31,7 +31,7 @@ def bot_api() -> AsyncIterator[TelegramStandin]:
 
 
 @pytest.fixture
-def ctx(adb: AsyncDatabase, settings: Settings, bot_api: TelegramStandin) -> TaskContext:
+def ctx(adb: Database, settings: Settings, bot_api: TelegramStandin) -> TaskContext:
     local = settings.model_copy(update={"telegram_api_url": bot_api.url})
     return task_context(adb, local, task_id=41, task_type="telegram.publish", agent="telegram")
 
@@ -65,7 +65,7 @@ class Sleeps:
 
 
 async def test_send_audio_carries_the_mp3_metadata_thumbnail_and_caption(
-    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: Database
 ) -> None:
     result = await telegram.publish(ctx, episode, token=token, policy=FAST)
 
@@ -96,7 +96,7 @@ async def test_send_audio_carries_the_mp3_metadata_thumbnail_and_caption(
 
 
 async def test_a_retried_task_posts_nothing_twice(
-    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: Database
 ) -> None:
     episode["chat_ids"] = ["@one", "-100200300"]
     bot_api.fail_chat("-100200300", 503, times=FAST.max_retries + 1)
@@ -140,7 +140,7 @@ async def test_5xx_is_retried_with_growing_backoff(
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_a_rejected_token_marks_the_agent_error(
-    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: AsyncDatabase, status: int
+    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: Database, status: int
 ) -> None:
     await adb.execute("INSERT INTO agents (name, type, status) VALUES ('telegram', 'telegram', 'active')")
     if status == 401:
@@ -175,7 +175,7 @@ async def test_bad_input_names_the_field_and_sends_nothing(
 
 
 async def test_chats_come_from_the_agent_config_when_the_task_names_none(
-    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, bot_api: TelegramStandin, episode: dict[str, object], adb: Database
 ) -> None:
     await adb.execute(
         "INSERT INTO agents (name, type, status, config) "

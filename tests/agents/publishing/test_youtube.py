@@ -13,7 +13,7 @@ import pytest
 from aether.agents.publishing import youtube
 from aether.agents.publishing.common import RetryPolicy
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import AgentDisabled, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
@@ -43,9 +43,7 @@ def local_settings(settings: Settings, yt: YouTubeStandin) -> Settings:
     )
 
 
-async def store(
-    adb: AsyncDatabase, settings: Settings, key: str, value: str, expires_in_s: float | None = None
-) -> None:
+async def store(adb: Database, settings: Settings, key: str, value: str, expires_in_s: float | None = None) -> None:
     expires = utc_now() + timedelta(seconds=expires_in_s) if expires_in_s is not None else None
     async with adb.transaction() as conn:
         await add_credential(
@@ -54,7 +52,7 @@ async def store(
 
 
 @pytest.fixture
-async def ctx(adb: AsyncDatabase, local_settings: Settings) -> TaskContext:
+async def ctx(adb: Database, local_settings: Settings) -> TaskContext:
     await store(adb, local_settings, "access_token", "ya29.valid", expires_in_s=3600)
     return task_context(adb, local_settings, task_id=77, task_type="youtube.publish", agent="youtube")
 
@@ -94,7 +92,7 @@ class Sleeps:
 
 
 async def test_upload_in_chunks_with_metadata_and_thumbnail(
-    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: Database
 ) -> None:
     result = await youtube.publish(ctx, episode, policy=FAST)
 
@@ -154,7 +152,7 @@ async def test_a_task_that_died_mid_upload_resumes_the_same_session_when_retried
 
 
 async def test_a_retried_task_uploads_nothing_twice(
-    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: Database
 ) -> None:
     first = await youtube.publish(ctx, episode, policy=FAST)
     again = await youtube.publish(ctx, episode, policy=FAST)
@@ -190,7 +188,7 @@ async def test_the_vertical_clip_uploads_as_a_short(
 
 
 async def test_the_access_token_is_refreshed_ahead_of_expiry_and_stored(
-    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: AsyncDatabase, local_settings: Settings
+    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: Database, local_settings: Settings
 ) -> None:
     yt.valid_tokens.clear()  # the stored token is about to expire and the API no longer takes it
     await store(adb, local_settings, "access_token", "ya29.old", expires_in_s=30)
@@ -211,7 +209,7 @@ async def test_the_access_token_is_refreshed_ahead_of_expiry_and_stored(
 
 
 async def test_a_revoked_refresh_token_marks_the_agent_error(
-    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: AsyncDatabase, local_settings: Settings
+    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: Database, local_settings: Settings
 ) -> None:
     await store(adb, local_settings, "access_token", "ya29.old", expires_in_s=-10)
     await store(adb, local_settings, "refresh_token", "1//revoked")
@@ -225,7 +223,7 @@ async def test_a_revoked_refresh_token_marks_the_agent_error(
 
 
 async def test_quota_errors_mark_the_agent_error(
-    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: AsyncDatabase
+    ctx: TaskContext, yt: YouTubeStandin, episode: dict[str, object], adb: Database
 ) -> None:
     yt.quota_exceeded = True
     with pytest.raises(AgentDisabled) as err:

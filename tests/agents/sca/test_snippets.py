@@ -12,7 +12,7 @@ from aether.agents.sca import snippets as sca
 from aether.agents.sca.rank import lexrank
 from aether.agents.tda import discover as tda
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
 from aether.queue.tasks import TaskContext
@@ -29,18 +29,18 @@ def standin() -> Iterator[OpenAIStandin]:
     server.close()
 
 
-async def _discovered(adb: AsyncDatabase, settings: Settings, server: FeedServer) -> list[dict[str, Any]]:
+async def _discovered(adb: Database, settings: Settings, server: FeedServer) -> list[dict[str, Any]]:
     feeds = [server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml", "/summary.xml")]
     return (await tda.discover(adb, settings, feeds=feeds, limit=4)).topics
 
 
-async def _source_sentences(adb: AsyncDatabase, topic_id: str) -> dict[str, set[str]]:
+async def _source_sentences(adb: Database, topic_id: str) -> dict[str, set[str]]:
     rows = await adb.fetch_all("SELECT url, text FROM feed_items WHERE topic_id = %s", (topic_id,))
     return {r["url"]: set(split_sentences(r["text"])) for r in rows}
 
 
 async def test_each_topic_gets_a_headline_and_a_summary_drawn_from_its_sources(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     topics = await _discovered(adb, fast_settings, feed_server)
     snippets = await sca.make_snippets(adb, fast_settings, [t["id"] for t in topics])
@@ -68,7 +68,7 @@ async def test_each_topic_gets_a_headline_and_a_summary_drawn_from_its_sources(
 
 
 async def test_asking_again_returns_the_stored_snippet(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     topics = await _discovered(adb, fast_settings, feed_server)
     first = await sca.make_snippets(adb, fast_settings, [topics[0]["id"]])
@@ -79,7 +79,7 @@ async def test_asking_again_returns_the_stored_snippet(
 
 
 async def test_the_llm_writes_headline_and_summary_when_configured(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer, standin: OpenAIStandin
+    adb: Database, fast_settings: Settings, feed_server: FeedServer, standin: OpenAIStandin
 ) -> None:
     topics = await _discovered(adb, fast_settings, feed_server)
     settings = fast_settings.model_copy(update={"llm_base_url": standin.base_url, "llm_model": "standin-model"})
@@ -102,7 +102,7 @@ async def test_the_llm_writes_headline_and_summary_when_configured(
 
 
 async def test_the_extractive_summary_stands_in_when_the_llm_fails(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer, standin: OpenAIStandin
+    adb: Database, fast_settings: Settings, feed_server: FeedServer, standin: OpenAIStandin
 ) -> None:
     topics = await _discovered(adb, fast_settings, feed_server)
     settings = fast_settings.model_copy(update={"sca_summarizer": "llm", "llm_base_url": standin.base_url})
@@ -112,7 +112,7 @@ async def test_the_extractive_summary_stands_in_when_the_llm_fails(
 
 
 async def test_the_task_handler_takes_topics_or_topic_ids(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     topics = await _discovered(adb, fast_settings, feed_server)
     spec = TASKS["sca.snippets"]
@@ -143,7 +143,7 @@ def test_bad_topic_lists_name_the_field(payload: dict[str, Any], field: str) -> 
     assert caught.value.field == field
 
 
-async def test_unknown_topics_are_not_found(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_unknown_topics_are_not_found(adb: Database, fast_settings: Settings) -> None:
     with pytest.raises(NotFound):
         await sca.make_snippets(adb, fast_settings, ["00000000-0000-0000-0000-000000000000"])
 

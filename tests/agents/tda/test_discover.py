@@ -12,7 +12,7 @@ import pytest
 from aether.agents.tda import discover as tda
 from aether.agents.tda.fetch import Fetcher
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
@@ -21,11 +21,11 @@ from tests.agents.feed_server import ETAG, HUGE_BYTES, FeedServer
 NOW = datetime(2025, 10, 6, 14, 0, tzinfo=UTC)
 
 
-async def _topics(adb: AsyncDatabase) -> list[dict[str, Any]]:
+async def _topics(adb: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in await adb.fetch_all("SELECT * FROM topics_snippets WHERE type = 'topic' ORDER BY title")]
 
 
-async def _sources(adb: AsyncDatabase) -> dict[str, dict[str, Any]]:
+async def _sources(adb: Database) -> dict[str, dict[str, Any]]:
     return {r["url"]: dict(r) for r in await adb.fetch_all("SELECT * FROM sources")}
 
 
@@ -36,7 +36,7 @@ def _by_title(topics: list[dict[str, Any]], words: str) -> dict[str, Any]:
 
 
 async def test_every_feed_format_is_read_and_one_story_from_three_feeds_is_one_topic(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml")]
     result = await tda.discover(adb, fast_settings, feeds=feeds, limit=10, now=NOW)
@@ -68,7 +68,7 @@ async def test_every_feed_format_is_read_and_one_story_from_three_feeds_is_one_t
 
 
 async def test_summary_only_entries_get_their_article_text(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     await tda.discover(adb, fast_settings, feeds=[feed_server.url("/summary.xml")], now=NOW)
     items = {r["url"].rsplit("/", 1)[1]: r for r in await adb.fetch_all("SELECT * FROM feed_items")}
@@ -81,7 +81,7 @@ async def test_summary_only_entries_get_their_article_text(
 
 
 async def test_broken_sources_are_recorded_with_the_reason_and_never_stop_the_others(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     settings = fast_settings.model_copy(update={"tda_fetch_timeout": 1.0})
     paths = {
@@ -126,7 +126,7 @@ async def test_broken_sources_are_recorded_with_the_reason_and_never_stop_the_ot
 
 
 async def test_conditional_get_stores_validators_and_a_304_costs_nothing(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     url = feed_server.url("/etag.xml")
     first = await tda.discover(adb, fast_settings, feeds=[url], now=NOW)
@@ -146,7 +146,7 @@ async def test_conditional_get_stores_validators_and_a_304_costs_nothing(
 
 
 async def test_a_second_run_over_unchanged_feeds_adds_nothing(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feeds = [feed_server.url("/rss2.xml"), feed_server.url("/atom.xml")]
     await tda.discover(adb, fast_settings, feeds=feeds, now=NOW)
@@ -159,7 +159,7 @@ async def test_a_second_run_over_unchanged_feeds_adds_nothing(
 
 
 async def test_a_later_item_about_a_known_story_grows_that_topic(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     await tda.discover(adb, fast_settings, feeds=[feed_server.url("/rss2.xml")], now=NOW)
     tidal_before = _by_title(await _topics(adb), "tidal")
@@ -175,7 +175,7 @@ async def test_a_later_item_about_a_known_story_grows_that_topic(
 
 
 async def test_requests_to_one_host_keep_the_polite_interval(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     settings = fast_settings.model_copy(update={"tda_host_interval": 0.3, "tda_fetch_articles": False})
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml", "/gzip.xml")]
@@ -191,7 +191,7 @@ async def test_requests_to_one_host_keep_the_polite_interval(
 
 
 async def test_manual_topics_with_text_and_an_article_url(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     topic = tda.ManualTopic.parse(
         {
@@ -230,12 +230,12 @@ def test_bad_requests_name_the_field(payload: dict[str, Any], field: str) -> Non
     assert field.split("[")[0] in caught.value.message
 
 
-async def test_no_sources_at_all_is_a_clear_error(adb: AsyncDatabase, fast_settings: Settings) -> None:
+async def test_no_sources_at_all_is_a_clear_error(adb: Database, fast_settings: Settings) -> None:
     with pytest.raises(ValidationFailed, match="no feed sources"):
         await tda.discover(adb, fast_settings)
 
 
-async def test_sources_add_list_remove(adb: AsyncDatabase) -> None:
+async def test_sources_add_list_remove(adb: Database) -> None:
     row, inserted = await tda.add_source(adb, "https://news.example/feed.xml", "News")
     assert inserted and row["enabled"]
     _, again = await tda.add_source(adb, "https://news.example/feed.xml")
@@ -252,7 +252,7 @@ async def test_sources_add_list_remove(adb: AsyncDatabase) -> None:
 
 
 async def test_the_task_handler_returns_plain_json(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     spec = TASKS["tda.discover"]
     assert spec.agent == "tda"

@@ -9,7 +9,7 @@ import pytest
 
 from aether.agents.tda.gather import gather
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import NoMatchingStory, NoSources, PermanentError, SourcesFailed
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
@@ -17,7 +17,7 @@ from tests.agents.feed_server import FeedServer
 
 
 async def test_the_topic_picks_the_stories_and_names_their_publications(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feeds = [feed_server.url("/rss2.xml"), feed_server.url("/atom.xml")]
     found = await gather(adb, fast_settings, "the tidal energy plant at the breakwater", sources=feeds, minutes=5)
@@ -37,7 +37,7 @@ async def test_the_topic_picks_the_stories_and_names_their_publications(
 
 
 async def test_an_off_topic_request_fails_naming_the_topic(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feeds = [feed_server.url("/rss2.xml"), feed_server.url("/atom.xml")]
     with pytest.raises(NoMatchingStory) as failure:
@@ -48,7 +48,7 @@ async def test_an_off_topic_request_fails_naming_the_topic(
 
 
 async def test_no_source_answering_is_its_own_reason(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     with pytest.raises(SourcesFailed) as failure:
         await gather(adb, fast_settings, "tidal energy", sources=[feed_server.url("/missing.xml")])
@@ -59,7 +59,7 @@ async def test_no_source_answering_is_its_own_reason(
 
 
 async def test_stories_of_other_sources_never_reach_the_episode(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     """The Mars story is stored (another show read the Herald), but this show reads only the Wire."""
     herald, wire = feed_server.url("/rss2.xml"), feed_server.url("/atom.xml")
@@ -70,7 +70,7 @@ async def test_stories_of_other_sources_never_reach_the_episode(
 
 
 async def test_a_page_given_with_the_episode_is_read_as_an_article(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     page = feed_server.url("/articles/coral.html")
     found = await gather(
@@ -84,7 +84,7 @@ async def test_a_page_given_with_the_episode_is_read_as_an_article(
 
 
 async def test_a_feed_that_answers_304_keeps_its_stories(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feed = feed_server.url("/etag.xml")
     first = await gather(adb, fast_settings, "the natural history museum reopens", sources=[feed])
@@ -94,7 +94,7 @@ async def test_a_feed_that_answers_304_keeps_its_stories(
 
 
 async def test_the_length_asked_sets_how_many_stories_are_taken(
-    adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer
+    adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml")]
     short = await gather(adb, fast_settings, "Harbor City", sources=feeds, minutes=0.5)
@@ -105,7 +105,7 @@ async def test_the_length_asked_sets_how_many_stories_are_taken(
     assert long.as_dict()["material"]["minutes"] < 60
 
 
-async def test_the_task_handler(adb: AsyncDatabase, fast_settings: Settings, feed_server: FeedServer) -> None:
+async def test_the_task_handler(adb: Database, fast_settings: Settings, feed_server: FeedServer) -> None:
     spec = TASKS["tda.gather"]
     assert spec.agent == "tda"
     ctx = TaskContext(task_id=1, task_type="tda.gather", agent="tda", attempt=1, settings=fast_settings, db=adb)

@@ -17,7 +17,7 @@ from aether.agents.iga import cover as iga
 from aether.agents.music import bed as music
 from aether.agents.vfa import voice as vfa
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.ffmpeg import probe
 from aether.media.transcript import MUSIC, parse_webvtt
@@ -27,7 +27,7 @@ from tests.media.checks import decode, loudness, true_peak_dbtp
 from tests.media.scripts import short_script
 
 
-async def _count(db: AsyncDatabase, table: str = "assets") -> int:
+async def _count(db: Database, table: str = "assets") -> int:
     row = await db.fetch_one(f"SELECT count(*) AS n FROM {table}")  # type: ignore[arg-type]
     assert row is not None
     return int(row["n"])
@@ -42,7 +42,7 @@ def _local(store: ObjectStore, uri: str, tmp_path: Path, name: str) -> Path:
 
 
 @pytest.mark.slow
-async def test_episode_audio_end_to_end(settings: Settings, adb: AsyncDatabase, tmp_path: Path) -> None:
+async def test_episode_audio_end_to_end(settings: Settings, adb: Database, tmp_path: Path) -> None:
     script = short_script()
     cover_payload = {"title": script["episode_title"], "show_title": script["show_title"]}
     cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, cover_payload))
@@ -120,7 +120,7 @@ async def test_episode_audio_end_to_end(settings: Settings, adb: AsyncDatabase, 
     assert await _count(adb) == rows and _objects(settings) == objects
 
 
-async def test_bad_payloads_are_refused_before_any_work(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_bad_payloads_are_refused_before_any_work(settings: Settings, adb: Database) -> None:
     script = short_script()
     script["segments"][1]["lines"][0]["speaker"] = "Nobody"
     with pytest.raises(ValidationFailed) as info:

@@ -11,7 +11,7 @@ from aether.agents.iga import cover as iga
 from aether.agents.vfa import voice as vfa
 from aether.agents.video import render as video
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.ffmpeg import decoded_duration, probe
 from aether.storage import ObjectStore
@@ -19,7 +19,7 @@ from tests.media.scripts import short_script
 
 
 @pytest.mark.slow
-async def test_videos_of_an_episode(settings: Settings, adb: AsyncDatabase, tmp_path: Path) -> None:
+async def test_videos_of_an_episode(settings: Settings, adb: Database, tmp_path: Path) -> None:
     script = short_script()
     cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, {"title": script["episode_title"]}))
     audio = await vfa.synthesize_episode(
@@ -59,7 +59,7 @@ async def test_videos_of_an_episode(settings: Settings, adb: AsyncDatabase, tmp_
     assert len(await adb.fetch_all("SELECT id FROM assets WHERE type = 'video'")) == 2
 
 
-async def test_bad_video_input(settings: Settings, adb: AsyncDatabase) -> None:
+async def test_bad_video_input(settings: Settings, adb: Database) -> None:
     with pytest.raises(ValidationFailed) as info:
         await video.render_video(settings, adb, video.plan(settings, {"title": "x", "audio_uri": 5}))
     assert info.value.field == "audio_uri"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register
 
 
@@ -16,7 +16,7 @@ def _csrf(page: str) -> str:
     return match.group(1)
 
 
-async def test_register_login_logout_with_csrf(gateway: Gateway, db: AsyncDatabase) -> None:
+async def test_register_login_logout_with_csrf(gateway: Gateway, db: Database) -> None:
     with gateway.client(follow_redirects=False) as browser:
         page = browser.get("/register").text
         r = browser.post("/register", data={"email": "w@example.org", "password": "web password"})
@@ -59,7 +59,7 @@ async def test_register_login_logout_with_csrf(gateway: Gateway, db: AsyncDataba
         assert r.status_code == 303 and r.headers["location"] == "/account"
 
 
-async def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: AsyncDatabase, settings: Settings) -> None:
+async def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: Database, settings: Settings) -> None:
     with gateway.client() as client:
         auth = register(client)
         show = create_show(client, auth, title="Linked Show")
@@ -79,7 +79,7 @@ async def test_pages_link_feeds_and_show_episodes(gateway: Gateway, db: AsyncDat
         )
 
 
-async def test_admin_page_and_task_actions(gateway: Gateway, db: AsyncDatabase) -> None:
+async def test_admin_page_and_task_actions(gateway: Gateway, db: Database) -> None:
     with gateway.client(follow_redirects=False) as client:
         admin = register(client)
         user = register(client)

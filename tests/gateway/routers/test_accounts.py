@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.security.sessions import csrf_token
 from tests.gateway.conftest import Gateway, register
 
 
-async def test_register_first_user_is_admin_then_users(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_register_first_user_is_admin_then_users(client: httpx.Client, db: Database) -> None:
     first = register(client)
     second = register(client)
     assert first["user"]["role"] == "admin"
@@ -41,7 +41,7 @@ def test_login_wrong_password_is_401(client: httpx.Client) -> None:
     assert r.status_code == 401
 
 
-async def test_token_is_stored_only_as_a_hash(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_token_is_stored_only_as_a_hash(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     rows = await db.fetch_all("SELECT token_hash FROM user_sessions")
     assert rows and all(len(r["token_hash"]) == 64 for r in rows)
@@ -59,7 +59,7 @@ def test_me_and_bearer_errors(client: httpx.Client) -> None:
     assert r.status_code == 401
 
 
-async def test_sliding_expiry_renews_the_session(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_sliding_expiry_renews_the_session(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     await db.execute(
         "UPDATE user_sessions SET last_seen_at = LOCALTIMESTAMP - interval '2 hours', "
@@ -70,7 +70,7 @@ async def test_sliding_expiry_renews_the_session(client: httpx.Client, db: Async
     assert row is not None and row["left"].total_seconds() > 3600 * 24
 
 
-async def test_expired_session_is_rejected(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_expired_session_is_rejected(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     await db.execute("UPDATE user_sessions SET expires_at = LOCALTIMESTAMP - interval '1 second'")
     assert client.get("/v1/me", headers=auth["headers"]).status_code == 401

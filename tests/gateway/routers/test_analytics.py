@@ -14,7 +14,7 @@ import pytest
 from aether.analytics import record_async
 from aether.analytics.partitions import ensure_partitions_async
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from tests.gateway.conftest import Gateway, create_show, publish_episode, register, start_gateway
 
 pytestmark = pytest.mark.slow  # a real gateway (uvicorn) and two accounts per test
@@ -31,7 +31,7 @@ def gateway(settings: Settings) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-async def world(gateway: Gateway, db: AsyncDatabase) -> AsyncIterator[dict[str, object]]:
+async def world(gateway: Gateway, db: Database) -> AsyncIterator[dict[str, object]]:
     with gateway.client() as client:
         admin = register(client)  # the first account is admin
         user = register(client)

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from aether.db.pool import AsyncDatabase, Connection
+from aether.db.pool import Connection, Database
 from tests.gateway.conftest import create_show, register
 
 
@@ -20,7 +20,7 @@ def _post(client: httpx.Client, auth: dict, show_id: int, body: dict, key: str |
     return client.post(f"/v1/shows/{show_id}/episodes", json=body, headers=headers)
 
 
-async def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     client.put("/v1/me/preferences", json={"hosts": ["Ada"], "episode_minutes": 3}, headers=auth["headers"])
     show = create_show(client, auth)
@@ -43,7 +43,7 @@ async def test_create_starts_the_workflow_and_replays(client: httpx.Client, db: 
     assert (await db.fetch_one("SELECT count(*) AS n FROM workflow_instances"))["n"] == 1  # type: ignore[index]
 
 
-async def test_idempotency_errors(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_idempotency_errors(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "no key"}, None)
@@ -64,7 +64,7 @@ async def test_idempotency_errors(client: httpx.Client, db: AsyncDatabase) -> No
     assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 1  # type: ignore[index]
 
 
-async def test_validation_and_ownership_write_nothing(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_validation_and_ownership_write_nothing(client: httpx.Client, db: Database) -> None:
     alice = register(client)
     bob = register(client)
     show = create_show(client, alice)
@@ -83,7 +83,7 @@ async def test_validation_and_ownership_write_nothing(client: httpx.Client, db: 
     assert (await db.fetch_one("SELECT count(*) AS n FROM workflow_instances"))["n"] == 0  # type: ignore[index]
 
 
-async def test_list_detail_progress_and_publication(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_list_detail_progress_and_publication(client: httpx.Client, db: Database) -> None:
     alice = register(client)
     bob = register(client)
     show = create_show(client, alice)
@@ -139,7 +139,7 @@ async def test_list_detail_progress_and_publication(client: httpx.Client, db: As
     assert detail["show"]["id"] == show["id"]
 
 
-async def test_failed_workflow_fails_the_episode(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_failed_workflow_fails_the_episode(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "doomed topic"}, str(uuid.uuid4()))
@@ -182,7 +182,7 @@ def test_server_sent_events_until_done(client: httpx.Client, sync_conn: Connecti
     assert r.status_code == 404
 
 
-async def test_publication_enqueues_the_subscriber_mails_once(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_publication_enqueues_the_subscriber_mails_once(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(client, auth)
     r = _post(client, auth, show["id"], {"topic": "mail my subscribers"}, str(uuid.uuid4()))

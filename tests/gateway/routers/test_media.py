@@ -7,17 +7,17 @@ import uuid
 import httpx
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import CHAPTERS, VTT, create_show, publish_episode, register
 
 
-async def _episode(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> str:
+async def _episode(client: httpx.Client, db: Database, settings: Settings) -> str:
     auth = register(client)
     show = create_show(client, auth)
     return await publish_episode(db, settings.home, show["id"])
 
 
-async def test_ranges(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+async def test_ranges(client: httpx.Client, db: Database, settings: Settings) -> None:
     eid = await _episode(client, db, settings)
     url = f"/media/episodes/{eid}/audio"
     whole = client.get(url)
@@ -45,7 +45,7 @@ async def test_ranges(client: httpx.Client, db: AsyncDatabase, settings: Setting
     assert client.get(f"/media/episodes/{eid}/audio.mp3").content == whole.content
 
 
-async def test_other_media_and_errors(client: httpx.Client, db: AsyncDatabase, settings: Settings) -> None:
+async def test_other_media_and_errors(client: httpx.Client, db: Database, settings: Settings) -> None:
     eid = await _episode(client, db, settings)
     cover = client.get(f"/media/episodes/{eid}/cover")
     assert cover.status_code == 200 and cover.headers["content-type"] == "image/png"
@@ -61,7 +61,7 @@ async def test_other_media_and_errors(client: httpx.Client, db: AsyncDatabase, s
 
 
 async def test_downloads_are_counted_once_per_client_and_day(
-    client: httpx.Client, db: AsyncDatabase, settings: Settings
+    client: httpx.Client, db: Database, settings: Settings
 ) -> None:
     eid = await _episode(client, db, settings)
     url = f"/media/episodes/{eid}/audio"

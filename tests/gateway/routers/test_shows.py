@@ -6,11 +6,11 @@ import uuid
 
 import httpx
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import create_show, register
 
 
-async def test_create_get_patch_delete(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(
         client,
@@ -43,7 +43,7 @@ def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx
     assert r.status_code == 409 and r.json()["error"]["field"] == "slug"
 
 
-async def test_validation(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_validation(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     cases = [
         ({"title": ""}, "title"),

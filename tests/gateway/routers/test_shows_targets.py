@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import httpx
 
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import create_show, register
 
 TARGETS = {"telegram": {"chat_ids": ["@aether_news", "-1001234567890"]}, "youtube": {"privacy_status": "unlisted"}}
 
 
-async def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(client, auth, targets=TARGETS)
     assert show["targets"] == {
@@ -32,7 +32,7 @@ async def test_targets_are_stored_returned_and_replaced(client: httpx.Client, db
     assert r.json()["show"]["targets"] == {"websub": True}  # null: back to no targets
 
 
-async def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     cases = [
         ({"telegram": {"chat_ids": ["news"]}}, "targets.telegram.chat_ids.0"),
@@ -55,7 +55,7 @@ async def test_bad_targets_name_the_field_and_change_nothing(client: httpx.Clien
     assert row is not None and row["targets"] == show["targets"]
 
 
-async def test_setting_a_schedule_records_when(client: httpx.Client, db: AsyncDatabase) -> None:
+async def test_setting_a_schedule_records_when(client: httpx.Client, db: Database) -> None:
     auth = register(client)
     show = create_show(client, auth, schedule="0 6 * * 1")
     first = await db.fetch_one("SELECT schedule_fired_at FROM shows WHERE id = %s", (show["id"],))

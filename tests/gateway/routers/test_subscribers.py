@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from tests.gateway.conftest import Gateway, create_show, register, start_gateway
 from tests.gateway.smtp import Inbox
 
@@ -34,7 +34,7 @@ def _link(message: object, path: str) -> str:
 async def test_double_opt_in_and_unsubscribe(
     mail_gateway: Gateway,
     smtp_server: tuple[Inbox, int],
-    db: AsyncDatabase,
+    db: Database,
 ) -> None:
     inbox, _ = smtp_server
     with mail_gateway.client() as client:
@@ -73,7 +73,7 @@ async def test_double_opt_in_and_unsubscribe(
         assert r.status_code == 200
 
 
-async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: AsyncDatabase) -> None:
+async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: Database) -> None:
     inbox, _ = smtp_server
     with mail_gateway.client() as client:
         owner = register(client)
@@ -96,7 +96,7 @@ async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[In
         assert len(inbox.messages) == 1
 
 
-async def test_unreachable_smtp_writes_nothing(settings: Settings, db: AsyncDatabase) -> None:
+async def test_unreachable_smtp_writes_nothing(settings: Settings, db: Database) -> None:
     from tests.gateway.conftest import free_port
 
     gw, thread = start_gateway(settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{free_port()}")}))

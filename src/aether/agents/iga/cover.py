@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 from aether.config import Settings
-from aether.db import AsyncConnection, AsyncDatabase
+from aether.db import AsyncConnection, Database
 from aether.errors import ImagesError, PermanentError, ValidationFailed
 from aether.providers.images import make_cover
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
@@ -122,7 +122,7 @@ async def _link_topic(job: CoverJob, conn: AsyncConnection, assets: dict[str, As
 
 
 async def make_episode_cover(
-    settings: Settings, db: AsyncDatabase, job: CoverJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings, db: Database, job: CoverJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
     """The IGA step (the task handler, tests, benchmarks): the cover of this render key, drawn or generated
     once; a topic named by the job is linked to it in the transaction that records it."""

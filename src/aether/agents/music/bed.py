@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.audio import SAMPLE_RATE, seconds, wav_bytes
 from aether.media.music import render_music
@@ -96,7 +96,7 @@ def result_of(assets: Mapping[str, Asset], seed: str) -> dict[str, Any]:
 
 
 async def make_music(
-    settings: Settings, db: AsyncDatabase, seed: str, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings, db: Database, seed: str, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
     """The music step (the task handler, tests, benchmarks): rendered every time and stored once (the same
     seed gives the same bytes, so a second run records no new rows); no render key, so nothing is looked up."""

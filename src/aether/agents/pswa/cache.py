@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from aether.agents.pswa.script import ScriptRequest
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.db.queries import load_queries
 
 Q = load_queries(__file__, "cache.sql")
@@ -83,7 +83,7 @@ class ScriptCache(Protocol):
 class PostgresScriptCache:
     name = "postgres"
 
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     async def hit(self, key: str) -> CacheEntry | None:
@@ -191,7 +191,7 @@ class SqliteScriptCache:
         await asyncio.to_thread(self._put, entry)
 
 
-def open_cache(settings: Settings, db: AsyncDatabase) -> ScriptCache:
+def open_cache(settings: Settings, db: Database) -> ScriptCache:
     if settings.script_cache == "sqlite":
         path = settings.script_cache_path or settings.home / "scripts.db"
         return SqliteScriptCache(Path(path))

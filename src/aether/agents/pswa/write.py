@@ -27,7 +27,7 @@ from aether.agents.pswa import offline as pswa_offline
 from aether.agents.pswa.cache import CacheEntry, ScriptCache, cache_key, open_cache, topic_hash
 from aether.agents.pswa.script import Script, ScriptRequest
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.errors import PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
 from aether.queue.tasks import Blueprint, TaskContext
@@ -83,7 +83,7 @@ def choose_writer(settings: Settings, override: str | None = None) -> str:
 
 
 async def write_script(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     request: ScriptRequest,
     *,

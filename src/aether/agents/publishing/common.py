@@ -28,7 +28,7 @@ import httpx
 from aether.agents.registry import set_error
 from aether.analytics.recording import FEED_PINGS, record_async
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import PlatformRejected, PlatformUnavailable, ValidationFailed
 from aether.queue.tasks import JSON, Blueprint, TaskContext
 from aether.security.credentials import find_secret
@@ -127,14 +127,14 @@ async def send_with_retries(
 # ---- agents' state --------------------------------------------------------------------------------
 
 
-async def mark_agent_error(db: AsyncDatabase, agent: str, reason: str) -> None:
+async def mark_agent_error(db: Database, agent: str, reason: str) -> None:
     """Put the agent in `error` with the reason, in a transaction of its own (the security package's
     agent registry: `aether.agents.registry.set_error`); the admin page shows why it stopped."""
 
     await set_error(db, agent, reason)
 
 
-async def agent_config(db: AsyncDatabase, agent: str) -> dict[str, Any]:
+async def agent_config(db: Database, agent: str) -> dict[str, Any]:
     """`agents.config` of the agent named `agent` (or the first of that type); {} when none."""
     row = await db.fetch_one(
         "SELECT config FROM agents WHERE name = %(a)s OR type = %(a)s ORDER BY (name = %(a)s) DESC, id LIMIT 1",
@@ -147,7 +147,7 @@ async def agent_config(db: AsyncDatabase, agent: str) -> dict[str, Any]:
 # ---- credentials ----------------------------------------------------------------------------------
 
 
-async def secret_for(db: AsyncDatabase, settings: Settings, platform: str, key: str, *, agent: str) -> str | None:
+async def secret_for(db: Database, settings: Settings, platform: str, key: str, *, agent: str) -> str | None:
     """The plaintext of credential (agent, platform, key) from the encrypted store (the agent's own, else a
     shared one), refreshed first when it is about to expire; None when none is stored. Never log it."""
 

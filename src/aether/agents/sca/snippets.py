@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from aether.agents.sca.rank import lexrank, tfidf_matrix
 from aether.agents.tda.publication import publication_name
 from aether.config import Settings
-from aether.db.pool import AsyncDatabase
+from aether.db.pool import Database
 from aether.db.queries import load_queries
 from aether.errors import InvalidReply, LLMError, NotFound, PermanentError, ValidationFailed
 from aether.providers.llm import LLMClient
@@ -235,7 +235,7 @@ def summarizer(settings: Settings) -> str:
 
 
 async def make_snippets(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     topic_ids: Sequence[str],
     *,
@@ -259,7 +259,7 @@ async def make_snippets(
 
 
 async def _snippet(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     topic: dict[str, Any],
     mode: str,

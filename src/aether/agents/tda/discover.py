@@ -36,7 +36,7 @@ from aether.agents.tda import topics as tda_topics
 from aether.agents.tda.feeds import FeedItem, ParsedFeed, extract_article, parse_feed
 from aether.agents.tda.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.db.queries import load_queries
 from aether.errors import FeedError, NotFound, PermanentError, ValidationFailed
 from aether.queue.tasks import Blueprint, TaskContext
@@ -197,7 +197,7 @@ async def default_cpu(fn: Callable[..., T], *args: Any) -> T:
 
 
 async def discover(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     *,
     feeds: Sequence[str] | None = None,
@@ -245,7 +245,7 @@ async def discover(
     return Discovery(topics=best, sources=list(outcomes.values()))
 
 
-async def _sources_for_run(db: AsyncDatabase, feeds: Sequence[str] | None) -> list[dict[str, Any]]:
+async def _sources_for_run(db: Database, feeds: Sequence[str] | None) -> list[dict[str, Any]]:
     if feeds:
         urls = list(dict.fromkeys(check_url(u, f"feeds[{i}]") for i, u in enumerate(feeds)))
         async with db.transaction() as conn:
@@ -290,7 +290,7 @@ def parse_body(body: bytes, content_type: str, url: str, max_items: int) -> Pars
 
 
 async def _fresh_items(
-    db: AsyncDatabase, items: list[tuple[int, FeedItem]], outcomes: dict[int, SourceOutcome]
+    db: Database, items: list[tuple[int, FeedItem]], outcomes: dict[int, SourceOutcome]
 ) -> list[_Pending]:
     """Items not stored yet, or whose text changed since (one per URL, first feed wins)."""
     unique: dict[str, tuple[int, FeedItem]] = {}
@@ -636,7 +636,7 @@ async def _ranked(conn: AsyncConnection, touched: list[str], limit: int, setting
 # ---- sources and topics for the CLI and the API ---------------------------------------------------
 
 
-async def add_source(db: AsyncDatabase, url: str, title: str | None = None) -> tuple[dict[str, Any], bool]:
+async def add_source(db: Database, url: str, title: str | None = None) -> tuple[dict[str, Any], bool]:
     """Add (or re-enable) a feed source; returns (row, inserted)."""
     checked = check_url(url, "url")
     row = await db.fetch_one(Q.source_add, {"url": checked, "title": title})
@@ -644,11 +644,11 @@ async def add_source(db: AsyncDatabase, url: str, title: str | None = None) -> t
     return dict(row), bool(row["inserted"])
 
 
-async def list_sources(db: AsyncDatabase) -> list[dict[str, Any]]:
+async def list_sources(db: Database) -> list[dict[str, Any]]:
     return [dict(r) for r in await db.fetch_all(Q.source_list, readonly=True)]
 
 
-async def remove_source(db: AsyncDatabase, url: str) -> None:
+async def remove_source(db: Database, url: str) -> None:
     checked = check_url(url, "url")
     async with db.transaction() as conn:
         row = await (await conn.execute(Q.source_remove, {"url": checked})).fetchone()
@@ -656,14 +656,14 @@ async def remove_source(db: AsyncDatabase, url: str) -> None:
         raise NotFound(f"no source with url {checked!r}", field="url")
 
 
-async def list_topics(db: AsyncDatabase, limit: int = 20) -> list[dict[str, Any]]:
+async def list_topics(db: Database, limit: int = 20) -> list[dict[str, Any]]:
     if not 1 <= limit <= 1000:
         raise ValidationFailed("limit must be from 1 to 1000", field="limit")
     rows = await db.fetch_all(Q.topics_list, {"limit": limit}, readonly=True)
     return [{**topic_to_dict(dict(r)), "snippets": int(r["snippet_count"])} for r in rows]
 
 
-async def get_topics(db: AsyncDatabase, ids: Iterable[str]) -> list[dict[str, Any]]:
+async def get_topics(db: Database, ids: Iterable[str]) -> list[dict[str, Any]]:
     wanted = [str(i) for i in ids]
     rows = await db.fetch_all(Q.topics_by_id, {"ids": wanted})
     by_id = {str(r["id"]): dict(r) for r in rows}
@@ -673,7 +673,7 @@ async def get_topics(db: AsyncDatabase, ids: Iterable[str]) -> list[dict[str, An
     return [by_id[i] for i in wanted]
 
 
-async def find_topic(db: AsyncDatabase, title: str) -> dict[str, Any] | None:
+async def find_topic(db: Database, title: str) -> dict[str, Any] | None:
     """The topic with this exact title (case-insensitive), else the best full-text match."""
     row = await db.fetch_one(Q.topic_by_title, {"title": normalize_space(title)})
     if row is None:
@@ -682,7 +682,7 @@ async def find_topic(db: AsyncDatabase, title: str) -> dict[str, Any] | None:
 
 
 async def add_manual_topics(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     topics: Sequence[ManualTopic],
     *,

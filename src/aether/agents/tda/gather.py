@@ -56,7 +56,7 @@ from aether.agents.tda.feeds import FeedItem
 from aether.agents.tda.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from aether.agents.tda.publication import publication_name, site_name
 from aether.config import Settings
-from aether.db.pool import AsyncConnection, AsyncDatabase
+from aether.db.pool import AsyncConnection, Database
 from aether.db.queries import load_queries
 from aether.errors import (
     FeedError,
@@ -142,7 +142,7 @@ def _describe_sources(count: int) -> str:
 
 
 async def gather(
-    db: AsyncDatabase,
+    db: Database,
     settings: Settings,
     topic: str,
     *,
@@ -238,7 +238,7 @@ async def gather(
     )
 
 
-async def _register(db: AsyncDatabase, urls: list[str]) -> list[dict[str, Any]]:
+async def _register(db: Database, urls: list[str]) -> list[dict[str, Any]]:
     """The sources rows of `urls` (created disabled when new: they belong to shows, not to the global list)."""
     async with db.transaction() as conn:
         for url in urls:
@@ -326,7 +326,7 @@ async def _relevant_stories(
     return sorted(stories, key=order)
 
 
-async def _full_articles(db: AsyncDatabase, fetcher: Fetcher, stories: list[Story], run_cpu: CpuRunner) -> None:
+async def _full_articles(db: Database, fetcher: Fetcher, stories: list[Story], run_cpu: CpuRunner) -> None:
     """The article pages of relevant stories that only have a feed summary (stored for next time)."""
     short = [i for s in stories for i in s.items if i["text_origin"] == "feed" and count_words(i["text"]) < 150]
 

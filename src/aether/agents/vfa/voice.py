@@ -30,7 +30,7 @@ from typing import Any
 
 from aether.agents.vfa.episode import AudioOptions, Progress, render_episode_audio
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.audio import read_wav
 from aether.media.music import MusicParts, render_music
@@ -209,7 +209,7 @@ def result_of(assets: Mapping[str, Asset], job: VoiceJob, *, cached: bool) -> di
 
 
 async def synthesize_episode(
-    settings: Settings, db: AsyncDatabase, job: VoiceJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings, db: Database, job: VoiceJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
     """The VFA step (the task handler, tests, benchmarks): the assets of this render key, rendered once."""
     render = partial(render_and_store, settings, job)

@@ -30,7 +30,7 @@ from typing import Any
 from PIL import Image
 
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media import chapters as chapter_doc
 from aether.media.ffmpeg import decoded_duration, probe
@@ -211,7 +211,7 @@ SKIPPED: dict[str, Any] = {"skipped": True, "reason": "video disabled for this e
 
 
 async def render_video(
-    settings: Settings, db: AsyncDatabase, job: VideoJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings, db: Database, job: VideoJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
 ) -> dict[str, Any]:
     """The video step (the task handler, tests, benchmarks): both videos of this render key, rendered once."""
     render = partial(render_and_store, settings, job)

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from aether.analytics.recording import EPISODE_DOWNLOADS, record_async
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.errors import NotFound
 from aether.gateway import delivery, objects
 from aether.gateway.deps import DB, AppSettings, client_ip
@@ -82,7 +82,7 @@ async def episode_media(episode_id: str, name: str, request: Request, db: DB, se
 
 
 async def record_download(
-    db: AsyncDatabase, settings: Settings, episode: dict[str, Any], media: str, request: Request
+    db: Database, settings: Settings, episode: dict[str, Any], media: str, request: Request
 ) -> bool:
     """Count a download once per episode, media, client (address + user agent) and UTC day."""
     client = f"{client_ip(request) or ''}\n{request.headers.get('user-agent', '')}"

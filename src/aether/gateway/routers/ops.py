@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from aether import __version__
 from aether.config import Settings
-from aether.db import AsyncDatabase
+from aether.db import Database
 from aether.ops.health import RETRY_AFTER_S, readiness
 from aether.ops.metrics import Snapshot, gather_async, render, short_error
 
@@ -36,7 +36,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition of the whole installation's figures."""
     settings: Settings = request.app.state.settings
-    db: AsyncDatabase | None = getattr(request.app.state, "db", None)
+    db: Database | None = getattr(request.app.state, "db", None)
     dbs = [db] if db is not None else []
     snapshot: Snapshot
     if db is None:
