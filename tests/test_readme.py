@@ -67,3 +67,10 @@ def test_every_command_is_documented() -> None:
     names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
     missing = [name for name in names if name and f"`aether {name}" not in README]
     assert not missing, f"README lacks {missing}"
+
+
+def test_the_architecture_page_names_every_settings_section() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "architecture.md").read_text()
+    for section in SECTIONS:
+        assert f"| {section.heading} | `{section.__module__}` (`{section.__name__}`) |" in page, section.heading
+    assert "docs/architecture.md" in README

@@ -1,28 +1,11 @@
-"""`aether users create` and `aether api` as a user runs them."""
+"""The process roles as a user runs them: `aether api` (one process, or several on one port)."""
 
 from __future__ import annotations
 
 import subprocess
 
-from aether.db.pool import Database
 from tests.gateway.conftest import free_port
 from tests.support import answers, run_aether, start_aether, wait_for
-
-
-async def test_users_create(cli_env: dict[str, str], db: Database) -> None:
-    r = run_aether(
-        ["users", "create", "root@example.org", "--admin", "--password-stdin"], cli_env, input="s3cret pw!\n"
-    )
-    assert r.returncode == 0, r.stderr
-    r = run_aether(["users", "create", "bob@example.org", "--password-stdin"], cli_env, input="another pw\n")
-    assert r.returncode == 0, r.stderr
-    rows = await db.fetch_all("SELECT email, role FROM users ORDER BY id")
-    assert [(x["email"], x["role"]) for x in rows] == [("root@example.org", "admin"), ("bob@example.org", "user")]
-    r = run_aether(["users", "create", "bob@example.org", "--password-stdin"], cli_env, input="another pw\n")
-    assert r.returncode == 1 and "already exists" in r.stderr
-    r = run_aether(["users", "create", "x@example.org", "--password-stdin"], cli_env, input="short\n")
-    assert r.returncode == 1 and "password" in r.stderr and "Traceback" not in r.stderr
-    assert len(await db.fetch_all("SELECT id FROM users")) == 2
 
 
 def test_api_serves_on_the_given_port(cli_env: dict[str, str]) -> None:
