@@ -1,16 +1,16 @@
-"""Reading stored objects for delivery: `aether.storage` when present, else local files
-(`file://` URIs, absolute paths, or paths relative to AETHER_HOME/objects)."""
+"""Reading stored objects for delivery: local files directly (`file://` URIs, absolute paths, or paths
+relative to AETHER_HOME/objects), remote stores through `aether.storage`."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from aether import storage
 from aether.config import Settings
 from aether.errors import NotFound
 
@@ -28,13 +28,6 @@ def local_path(uri: str, settings: Settings) -> Path | None:
     return path if path.is_absolute() else settings.home.resolve() / "objects" / path
 
 
-def _storage() -> Any | None:
-    try:
-        return importlib.import_module("aether.storage")
-    except ModuleNotFoundError:
-        return None
-
-
 async def size_of(uri: str, settings: Settings) -> int:
     path = local_path(uri, settings)
     if path is not None:
@@ -42,9 +35,6 @@ async def size_of(uri: str, settings: Settings) -> int:
             return (await asyncio.to_thread(os.stat, path)).st_size
         except OSError:
             raise NotFound("the stored object is missing", field="media") from None
-    storage = _storage()
-    if storage is None or not hasattr(storage, "size"):
-        raise NotFound(f"no object store can read {uri}", field="media")
     return int(await storage.size(uri, settings))
 
 
@@ -68,8 +58,6 @@ def reader(uri: str, settings: Settings) -> Any:
             await asyncio.to_thread(handle.close)
 
     async def read_remote(start: int, end: int) -> AsyncIterator[bytes]:
-        storage = _storage()
-        assert storage is not None
         data = await storage.get_range(uri, start, end + 1, settings)
         for offset in range(0, len(data), CHUNK):
             yield bytes(data[offset : offset + CHUNK])

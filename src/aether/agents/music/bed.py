@@ -22,7 +22,7 @@ from aether.config import Settings
 from aether.db import Database
 from aether.errors import ValidationFailed
 from aether.media.audio import SAMPLE_RATE, seconds, wav_bytes
-from aether.media.music import render_music
+from aether.media.music import render_music, spec_for
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, RunCpu, render_once
 
@@ -74,8 +74,6 @@ def render_and_store(settings: Settings, seed: str) -> list[PendingAsset]:
 
 
 def result_of(assets: Mapping[str, Asset], seed: str) -> dict[str, Any]:
-    from aether.media.music import spec_for
-
     spec = spec_for(seed)
     music = {
         "bed_uri": assets["music_bed"].uri,
