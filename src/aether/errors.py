@@ -9,6 +9,8 @@ in one place (`aether.gateway.errors.HTTP_STATUS`). Nothing here knows about HTT
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AetherError(Exception):
     """Something went wrong in Aether."""
@@ -41,6 +43,18 @@ class ValidationFailed(AetherError):
     code = "invalid"
 
 
+def invalid(exc: Any, *, default_field: str = "payload") -> ValidationFailed:
+    """The first error of a pydantic ValidationError as one ValidationFailed: the field as a path
+    (`snippets[0].headline`) and the rule in words."""
+    error = exc.errors()[0]
+    field = ""
+    for part in error.get("loc", ()):
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    field = field or default_field
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return ValidationFailed(f"{field}: {message}", field=field)
+
+
 class DefinitionError(ValidationFailed):
     """A workflow definition breaks a rule; the field names the part (e.g. `steps[2].after`)."""
 
@@ -67,6 +81,18 @@ class Conflict(AetherError):
     """The thing is not in a state that allows this."""
 
     code = "conflict"
+
+
+class PreconditionFailed(Conflict):
+    """The thing changed since you read it: read it again and redo your change."""
+
+    code = "precondition_failed"
+
+
+class PreconditionRequired(AetherError):
+    """Say which version you change: send If-Match with the version you read."""
+
+    code = "precondition_required"
 
 
 class Unauthorized(AetherError):

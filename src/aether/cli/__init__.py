@@ -18,6 +18,7 @@ from aether.cli import (
     maintenance,
     roles,
     script,
+    shows,
     sources,
     status,
     tasks,
@@ -43,6 +44,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(topics.app, name="topics")
 app.add_typer(script.app, name="script")
+app.add_typer(shows.app, name="shows")
 app.add_typer(users.app, name="users")
 app.add_typer(workflows.app, name="workflows")
 app.add_typer(tasks.app, name="tasks")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
+from pydantic import ValidationError
 
-from aether.cli.common import console
-from aether.config import get_settings
-from aether.db.connect import open_database
-from aether.errors import ValidationFailed
+from aether.cli.common import console, in_transaction
+from aether.errors import invalid
 from aether.podcasts.models import RegisterIn
 from aether.security import accounts
 
@@ -25,29 +23,20 @@ def create_user(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Create an account (asks for the password unless --password-stdin)."""
+    try:
+        RegisterIn.model_validate({"email": email, "password": "x" * 64, "display_name": name or None})
+    except ValidationError as exc:  # a bad email or name is refused before anyone types a password
+        raise invalid(exc) from None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    from pydantic import ValidationError
-
     try:
         body = RegisterIn(email=email, password=password, display_name=name or None)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "input"
-        raise ValidationFailed(f"{field}: {str(err['msg']).removeprefix('Value error, ')}", field=field) from None
-
-    async def main() -> dict[str, object]:
-        settings = get_settings()
-        db = await open_database(settings, name="aether-cli")
-        try:
-            async with db.transaction() as conn:
-                return await accounts.register(
-                    conn, body.email, body.password, body.display_name, role="admin" if admin else "user"
-                )
-        finally:
-            await db.close()
-
-    user = asyncio.run(main())
+        raise invalid(exc) from None
+    role = "admin" if admin else "user"
+    user = in_transaction(
+        lambda conn: accounts.register(conn, body.email, body.password, body.display_name, role=role), actor="cli"
+    )
     console.print(f"created user {user['id']} {user['email']} ({user['role']})")

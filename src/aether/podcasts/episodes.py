@@ -22,6 +22,7 @@ from aether.podcasts.plan import prepare_start
 Q = load_queries(__file__, "episodes.sql")
 
 WORKFLOW = workflow.NAME
+DEFAULT_HOSTS = ("Alex", "Sam")
 MEDIA_KINDS = ("audio", "video", "cover", "transcript", "chapters")
 # asset types (assets.type) and output keys that name each kind of media
 _ASSET_TYPES = {
@@ -35,7 +36,7 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 def episode_params(body: EpisodeIn, preferences: dict[str, Any], show: dict[str, Any]) -> dict[str, Any]:
-    """The workflow's parameters: the request, then the session's preferences, then the show."""
+    """The workflow's parameters: the request, then the session's preferences, then the show (its bible)."""
     chosen = body.model_dump(exclude_none=True)
 
     def pick(key: str, default: Any) -> Any:
@@ -45,11 +46,15 @@ def episode_params(body: EpisodeIn, preferences: dict[str, Any], show: dict[str,
             return preferences[key]
         return default
 
+    bible = {h["name"]: h for h in shows.stored_hosts(show.get("hosts"))}
+    names = pick("hosts", list(bible) or list(DEFAULT_HOSTS))
+    cast = [{"name": n, "persona": "", "voice": None} | bible.get(n, {}) for n in names]
     return {
         "topic": body.topic,
         "title": body.title or body.topic[:300],
         "language": pick("language", show.get("language") or "en"),
-        "hosts": pick("hosts", show.get("hosts") or ["Alex", "Sam"]),
+        "hosts": names,
+        "cast": cast,
         "voice": pick("voice", None),
         "voice_speed": pick("voice_speed", 1.0),
         "episode_minutes": pick("episode_minutes", 5),
@@ -59,6 +64,12 @@ def episode_params(body: EpisodeIn, preferences: dict[str, Any], show: dict[str,
         "show_title": show.get("title") or "",
         "show_author": show.get("author") or "",
         "show_description": show.get("description") or "",
+        "pronunciations": list(show.get("pronunciations") or []),
+        "intro": show.get("intro"),
+        "outro": show.get("outro"),
+        "music": bool(show.get("music", True)),
+        "loudness_lufs": float(show.get("loudness_lufs") or -16.0),
+        "review": bool(show.get("review", False)),
     }
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from aether.podcasts.targets import PublishTargets
 
@@ -49,6 +49,61 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# ---- the show bible -----------------------------------------------------------------------------------
+
+
+class VoiceIn(Strict):
+    """How a host sounds: a Piper voice (`model`: an .onnx path; none = the bundled voice) or a voice of an
+    OpenAI-compatible speech API (`voice`: its name; `model`: the API's model, default AETHER_TTS_MODEL)."""
+
+    engine: Literal["piper", "api"] = "piper"
+    model: str | None = Field(None, min_length=1, max_length=500)
+    voice: str | None = Field(None, min_length=1, max_length=100)
+    pitch: float = Field(1.0, ge=0.5, le=2.0)
+    tempo: float = Field(1.0, ge=0.5, le=2.0)
+    volume_db: float = Field(0.0, ge=-20, le=20)
+    language: Language | None = None
+
+
+class HostIn(Strict):
+    name: Name
+    persona: str = Field("", max_length=300)
+    voice: VoiceIn | None = None
+
+
+def _hosts(value: Any) -> Any:
+    """Plain strings are names; names must be unique."""
+    if not isinstance(value, list):
+        return value
+    hosts = [{"name": v} if isinstance(v, str) else v for v in value]
+    names = [h.get("name", "").strip().lower() for h in hosts if isinstance(h, dict) and isinstance(h.get("name"), str)]
+    if len(set(names)) != len(names):
+        raise ValueError("host names must be unique")
+    return hosts
+
+
+Hosts = Annotated[list[HostIn], BeforeValidator(_hosts)]
+
+
+class Pronunciation(Strict):
+    """A name or word as the voices should say it (`say`), applied to speech only, never to the transcript."""
+
+    text: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    say: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+def _lexicon(value: Any) -> Any:
+    if isinstance(value, list):
+        seen = [p.get("text", "").strip() for p in value if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        if len(set(seen)) != len(seen):
+            raise ValueError("each text may be listed once")
+    return value
+
+
+Lexicon = Annotated[list[Pronunciation], BeforeValidator(_lexicon)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class RegisterIn(Strict):
     model_config = ConfigDict(extra="forbid")  # passwords are taken exactly as typed
 
@@ -83,10 +138,16 @@ class ShowIn(Strict):
     language: Language = "en"
     category: str = Field("Technology", min_length=1, max_length=100)
     explicit: bool = False
-    hosts: list[Name] = Field(default_factory=list, max_length=4)
+    hosts: Hosts = Field(default_factory=list, max_length=4)
     sources: list[HttpUrl] = Field(default_factory=list, max_length=50)
     schedule: Cron = Field(None, max_length=100)
     targets: PublishTargets = Field(default_factory=PublishTargets)
+    pronunciations: Lexicon = Field(default_factory=list, max_length=200)
+    intro: Line | None = None
+    outro: Line | None = None
+    music: bool = True
+    loudness_lufs: float = Field(-16.0, ge=-36, le=-6)
+    review: bool = False
 
 
 class ShowPatch(Strict):
@@ -97,10 +158,16 @@ class ShowPatch(Strict):
     language: Language | None = None
     category: str | None = Field(None, min_length=1, max_length=100)
     explicit: bool | None = None
-    hosts: list[Name] | None = Field(None, max_length=4)
+    hosts: Hosts | None = Field(None, max_length=4)
     sources: list[HttpUrl] | None = Field(None, max_length=50)
     schedule: Cron = Field(None, max_length=100)
     targets: PublishTargets | None = None  # replaces the show's targets whole; null = no targets
+    pronunciations: Lexicon | None = Field(None, max_length=200)
+    intro: Line | None = None
+    outro: Line | None = None
+    music: bool | None = None
+    loudness_lufs: float | None = Field(None, ge=-36, le=-6)
+    review: bool | None = None
 
 
 class EpisodeIn(Strict):

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.podcasts.models import VoiceIn
 from aether.podcasts.targets import parse_targets
 
 Q = load_queries(__file__, "shows.sql")
@@ -33,6 +34,12 @@ SHOW_KEYS = (
     "sources",
     "schedule",
     "targets",
+    "pronunciations",
+    "intro",
+    "outro",
+    "music",
+    "loudness_lufs",
+    "review",
     "image_uri",
     "created_at",
     "updated_at",
@@ -59,8 +66,23 @@ def stored_targets(value: Any) -> dict[str, Any]:
     return parse_targets(value).stored()
 
 
+# The show bible's settings and their defaults (as the columns of migration 0016 have them).
+BIBLE_DEFAULTS: dict[str, Any] = {"intro": None, "outro": None, "music": True, "loudness_lufs": -16.0, "review": False}
+
+
+def stored_hosts(value: Any) -> list[dict[str, Any]]:
+    """Hosts as kept in shows.hosts: objects {"name", "persona", "voice"} (a plain name becomes one)."""
+    out: list[dict[str, Any]] = []
+    for host in value or []:
+        item = {"name": host} if isinstance(host, str) else dict(host)
+        voice = VoiceIn.model_validate(item["voice"]).model_dump() if item.get("voice") else None
+        out.append({"name": item["name"], "persona": item.get("persona") or "", "voice": voice})
+    return out
+
+
 def show_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     out = jsonable.row(row, SHOW_KEYS)
+    out["hosts"] = stored_hosts(row.get("hosts"))
     out["feed_url"] = base_url + feed_path(row["slug"])
     out["page_url"] = f"{base_url}/shows/{row['slug']}"
     if "episode_count" in row:
@@ -80,9 +102,12 @@ async def create_show(
             "user_id": user_id,
             "slug": slug,
             "guid": podcast_guid(base_url, slug),
-            "hosts": Jsonb(fields.get("hosts") or []),
+            **BIBLE_DEFAULTS,
+            **{k: v for k, v in fields.items() if k in BIBLE_DEFAULTS and v is not None},
+            "hosts": Jsonb(stored_hosts(fields.get("hosts"))),
             "sources": Jsonb(fields.get("sources") or []),
             "targets": Jsonb(stored_targets(fields.get("targets"))),
+            "pronunciations": Jsonb(fields.get("pronunciations") or []),
         }
         cur = await conn.execute(Q.insert_show, params)
         row = await cur.fetchone()
@@ -121,7 +146,8 @@ async def update_show(conn: AsyncConnection, user_id: int, show_id: int, changes
     if not merged.get("title"):
         raise ValidationFailed("title must not be empty", field="title")
     check_schedule(merged)
-    merged["hosts"] = Jsonb(merged.get("hosts") or [])
+    merged["hosts"] = Jsonb(stored_hosts(merged.get("hosts")))
+    merged["pronunciations"] = Jsonb(merged.get("pronunciations") or [])
     merged["sources"] = Jsonb(merged.get("sources") or [])
     merged["targets"] = Jsonb(stored_targets(merged.get("targets")))
     merged["user_id"] = user_id

@@ -1,8 +1,9 @@
 -- name: insert_show
 INSERT INTO shows (user_id, slug, guid, title, description, author, owner_email, language, category, explicit,
-                   hosts, sources, schedule, targets)
+                   hosts, sources, schedule, targets, pronunciations, intro, outro, music, loudness_lufs, review)
 VALUES (%(user_id)s, %(slug)s, %(guid)s, %(title)s, %(description)s, %(author)s, %(owner_email)s, %(language)s,
-        %(category)s, %(explicit)s, %(hosts)s, %(sources)s, %(schedule)s, %(targets)s)
+        %(category)s, %(explicit)s, %(hosts)s, %(sources)s, %(schedule)s, %(targets)s, %(pronunciations)s,
+        %(intro)s, %(outro)s, %(music)s, %(loudness_lufs)s, %(review)s)
 ON CONFLICT (slug) DO NOTHING
 RETURNING *
 
@@ -25,7 +26,9 @@ SELECT s.*, (SELECT count(*) FROM episodes e WHERE e.show_id = s.id) AS episode_
 -- name: update_show
 UPDATE shows SET title = %(title)s, description = %(description)s, author = %(author)s,
        owner_email = %(owner_email)s, language = %(language)s, category = %(category)s, explicit = %(explicit)s,
-       hosts = %(hosts)s, sources = %(sources)s, schedule = %(schedule)s, targets = %(targets)s
+       hosts = %(hosts)s, sources = %(sources)s, schedule = %(schedule)s, targets = %(targets)s,
+       pronunciations = %(pronunciations)s, intro = %(intro)s, outro = %(outro)s, music = %(music)s,
+       loudness_lufs = %(loudness_lufs)s, review = %(review)s
  WHERE id = %(id)s AND user_id = %(user_id)s
 RETURNING *
 

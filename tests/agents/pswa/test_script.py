@@ -17,10 +17,9 @@ from aether.agents.pswa.script import (
     Script,
     ScriptRequest,
     script_json_schema,
-    validation_failed,
 )
 from aether.config import Settings
-from aether.errors import AetherError, ValidationFailed
+from aether.errors import AetherError, ValidationFailed, invalid
 from aether.text import count_words
 from tests.media.scripts import short_script
 
@@ -44,7 +43,7 @@ def script_data(**changes: Any) -> dict[str, Any]:
 def failure(data: dict[str, Any]) -> ValidationFailed:
     with pytest.raises(ValidationError) as caught:
         Script.model_validate(data)
-    return validation_failed(caught.value)
+    return invalid(caught.value)
 
 
 # ---- the script ------------------------------------------------------------------------------------
@@ -294,5 +293,5 @@ def test_a_request_refuses_fields_it_does_not_know() -> None:
                 "voice": "deep",
             }
         )
-    error = validation_failed(caught.value)
+    error = invalid(caught.value)
     assert error.field == "voice" and str(error) == "voice: Extra inputs are not permitted"

@@ -24,7 +24,7 @@ async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> No
     assert show["feed_url"].endswith("/shows/cafe-tech-talk/feed.xml")
     assert uuid.UUID(show["guid"]).version == 5
     r = client.get(f"/v1/shows/{show['id']}", headers=auth["headers"])
-    assert r.status_code == 200 and r.json()["show"]["hosts"] == ["Ada", "Grace"]
+    assert r.status_code == 200 and [h["name"] for h in r.json()["show"]["hosts"]] == ["Ada", "Grace"]
     r = client.patch(f"/v1/shows/{show['id']}", json={"title": "New title", "explicit": True}, headers=auth["headers"])
     assert r.status_code == 200
     assert r.json()["show"]["title"] == "New title" and r.json()["show"]["explicit"] is True
@@ -94,3 +94,60 @@ def test_keyset_pagination(client: httpx.Client) -> None:
     assert client.get("/v1/shows", params={"limit": 101}, headers=auth["headers"]).status_code == 422
     r = client.get("/v1/shows", params={"cursor": "garbage!"}, headers=auth["headers"])
     assert r.status_code == 422 and r.json()["error"]["field"] == "cursor"
+
+
+async def test_the_show_bible_through_the_api(client: httpx.Client, db: Database) -> None:
+    """Hosts as objects (plain names still accepted), the lexicon, intro and outro, music, loudness, review;
+    every rule a clear 422 naming the field, and a refused change writes nothing."""
+    auth = register(client)
+    show = create_show(client, auth, hosts=["Ada", {"name": "Bo", "persona": "the sceptic"}])
+    assert show["hosts"] == [
+        {"name": "Ada", "persona": "", "voice": None},
+        {"name": "Bo", "persona": "the sceptic", "voice": None},
+    ]
+    assert (show["music"], show["loudness_lufs"], show["review"], show["pronunciations"]) == (True, -16.0, False, [])
+    bible = {
+        "hosts": [
+            {"name": "Ada", "persona": "asks", "voice": {"engine": "piper", "pitch": 1.1, "tempo": 0.95}},
+            {"name": "Bo", "voice": {"engine": "api", "voice": "alloy", "language": "en"}},
+        ],
+        "pronunciations": [{"text": "Lindqvist", "say": "Lind-kvist"}],
+        "intro": "Welcome aboard.",
+        "outro": "Fair winds.",
+        "music": False,
+        "loudness_lufs": -19,
+        "review": True,
+    }
+    r = client.patch(f"/v1/shows/{show['id']}", json=bible, headers=auth["headers"])
+    assert r.status_code == 200, r.text
+    changed = r.json()["show"]
+    assert changed["hosts"][0]["voice"] == {
+        "engine": "piper",
+        "model": None,
+        "voice": None,
+        "pitch": 1.1,
+        "tempo": 0.95,
+        "volume_db": 0.0,
+        "language": None,
+    }
+    assert changed["hosts"][1]["voice"]["voice"] == "alloy"
+    assert {k: changed[k] for k in ("pronunciations", "intro", "outro", "music", "loudness_lufs", "review")} == {
+        k: v for k, v in bible.items() if k != "hosts"
+    }
+    before = await db.fetch_one("SELECT * FROM shows WHERE id = %s", (show["id"],))
+    for body, field in (
+        ({"hosts": [{"name": "Ada", "voice": {"pitch": 3}}]}, "hosts.0.voice.pitch"),
+        ({"hosts": [{"name": "Ada", "voice": {"engine": "espeak"}}]}, "hosts.0.voice.engine"),
+        ({"hosts": ["Ada", "ada"]}, "hosts"),
+        ({"hosts": [{"name": ""}]}, "hosts.0.name"),
+        ({"pronunciations": [{"text": "X"}]}, "pronunciations.0.say"),
+        ({"pronunciations": [{"text": "X", "say": "y"}, {"text": "X", "say": "z"}]}, "pronunciations"),
+        ({"loudness_lufs": -2}, "loudness_lufs"),
+        ({"intro": "x" * 501}, "intro"),
+        ({"review": None}, "review"),
+        ({"music": "maybe"}, "music"),
+    ):
+        r = client.patch(f"/v1/shows/{show['id']}", json=body, headers=auth["headers"])
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["field"] == field, (body, r.json())
+    assert await db.fetch_one("SELECT * FROM shows WHERE id = %s", (show["id"],)) == before

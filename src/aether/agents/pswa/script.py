@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aether.config import Settings
-from aether.errors import ValidationFailed
+from aether.errors import ValidationFailed, invalid
 from aether.text import count_words
 
 MAX_SNIPPETS = 20
@@ -25,6 +25,7 @@ class Host(BaseModel):
 class Line(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: str | None = Field(None, pattern=r"^l[0-9]{1,6}$", description="The line's id in an episode's script")
     speaker: str = Field(min_length=1, max_length=60)
     text: str = Field(min_length=1, max_length=4000)
     sources: list[str] = Field(default_factory=list, description="URLs of the source sentences this line speaks")
@@ -165,15 +166,4 @@ class ScriptRequest(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise validation_failed(exc) from None
-
-
-def validation_failed(exc: ValidationError) -> ValidationFailed:
-    """pydantic's first error as one ValidationFailed: field `snippets[0].headline`, the rule in words."""
-    error = exc.errors()[0]
-    field = ""
-    for part in error["loc"]:
-        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-    field = field or "payload"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return ValidationFailed(f"{field}: {message}", field=field)
+            raise invalid(exc) from None

@@ -60,7 +60,10 @@ async def patch_show(
     show_id: int, body: ShowPatch, user: CurrentUser, db: DB, request: Request, settings: AppSettings
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    for key in ("title", "language", "category", "explicit", "hosts", "sources"):
+    for key in (
+        "title", "language", "category", "explicit", "hosts", "sources", "pronunciations", "music", "loudness_lufs",
+        "review",
+    ):  # fmt: skip
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
     async with db.transaction() as conn:
