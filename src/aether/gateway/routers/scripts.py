@@ -1,0 +1,77 @@
+"""An episode's script, for the studio: read it (with its version as ETag), replace it (If-Match: the
+version read; a stale one is 412, none is 428), and list its versions. The owner only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Response
+
+from aether.errors import PreconditionRequired, ValidationFailed
+from aether.gateway.deps import DB, CurrentUser
+from aether.podcasts import episodes, scripts
+from aether.podcasts.scripts import ScriptEdit
+
+router = APIRouter(prefix="/v1/episodes", tags=["studio"])
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(value: str | None) -> int:
+    if value is None or not value.strip():
+        raise PreconditionRequired(
+            "send If-Match with the script version you read (GET answers it as ETag)", field="If-Match"
+        )
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationFailed(f'If-Match must be a script version such as "3" (got {value!r})', field="If-Match")
+    return int(raw)
+
+
+@router.get(
+    "/{episode_id}/script",
+    summary="The episode's script: segments of lines (id, speaker, text, sources); its version is the ETag",
+    responses={404: {"description": "No such episode of yours, or no script yet"}},
+)
+async def get_script(episode_id: str, user: CurrentUser, db: DB, response: Response) -> dict[str, Any]:
+    async with db.connection() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        version, script = await scripts.latest(conn, str(episode["id"]))
+    response.headers["ETag"] = _etag(version)
+    return scripts.document(version, script)
+
+
+@router.put(
+    "/{episode_id}/script",
+    summary="Replace the script (edit, add, delete lines, change speakers); If-Match: the version read",
+    responses={
+        404: {"description": "No such episode of yours, or no script yet"},
+        412: {"description": "The script changed since that version"},
+        422: {"description": "The document breaks a rule (the field is named)"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+async def put_script(
+    episode_id: str,
+    body: ScriptEdit,
+    user: CurrentUser,
+    db: DB,
+    response: Response,
+    if_match: str | None = Header(None, alias="If-Match"),
+) -> dict[str, Any]:
+    expected = _if_match(if_match)
+    async with db.transaction() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        version, script = await scripts.replace(conn, str(episode["id"]), expected, body, author=f"user:{user.user_id}")
+    response.headers["ETag"] = _etag(version)
+    return scripts.document(version, script)
+
+
+@router.get("/{episode_id}/script/versions", summary="Every version of the script: who, when, how many words")
+async def script_versions(episode_id: str, user: CurrentUser, db: DB) -> dict[str, Any]:
+    async with db.connection() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        rows = await scripts.history(conn, str(episode["id"]))
+    return {"items": [{**r, "created_at": r["created_at"].isoformat() + "Z"} for r in rows]}
