@@ -66,7 +66,7 @@ def stored_targets(value: Any) -> dict[str, Any]:
     return parse_targets(value).stored()
 
 
-# The show bible's settings and their defaults (as the columns of migration 0016 have them).
+# The show bible's settings and their defaults (as the columns of migration 0015 have them).
 BIBLE_DEFAULTS: dict[str, Any] = {"intro": None, "outro": None, "music": True, "loudness_lufs": -16.0, "review": False}
 
 
