@@ -53,6 +53,8 @@ METADATA_KEYS = frozenset(
         "role",
         "title",
         "loudness_lufs",
+        "lines_total",
+        "lines_synthesized",
         "true_peak_dbtp",
         "fps",
         "codecs",
@@ -167,7 +169,19 @@ class ObjectStore:
             obstore.put(self.store, key, path)
         return StoredObject(self.uri_for(key), key, sha, size, mime_type or guess_mime(key), created)
 
+    def put_named(self, key: str, data: bytes) -> str:
+        """Store `data` under a key of the caller's choosing (a cache keyed by what made it); its URI."""
+        obstore.put(self.store, key, data, use_multipart=False)
+        return self.uri_for(key)
+
     # ---- reading ------------------------------------------------------------------------------
+    def get_named(self, key: str) -> bytes | None:
+        """The object stored under `key` by put_named, None when there is none."""
+        try:
+            return bytes(obstore.get(self.store, key).bytes())
+        except FileNotFoundError:
+            return None
+
     def get_bytes(self, uri: str) -> bytes:
         store, key = self.locate(uri)
         try:

@@ -91,11 +91,12 @@ class WorkerThread:
     async def _run(self) -> None:
         real = TASKS
         media = media_standins.handlers()
+        content = ("tda.gather", "sca.snippets", "pswa.write_script")
         if self.real_media:
-            media = {t: real[t] for t in media}
+            media |= {t: real[t] for t in media if t not in content}
         if self.real_content:
-            media |= {t: real[t] for t in ("tda.gather", "sca.snippets", "pswa.write_script")}
-        publishing = ("publish.release", "telegram.publish", "youtube.publish", "publish.websub")
+            media |= {t: real[t] for t in content}
+        publishing = ("podcasts.draft", "publish.release", "telegram.publish", "youtube.publish", "publish.websub")
         handlers = {t: real[t] for t in publishing} | media
         assert self.settings.database_url is not None
         self.loop = asyncio.get_running_loop()

@@ -36,7 +36,39 @@ async def snippets(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def script(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"script": {"title": "Stand-in script", "segments": len(payload.get("snippets") or [])}}
+    """A small valid script (aether.agents.pswa.script.Script): an intro, a topic per snippet, an outro."""
+    hosts = [h if isinstance(h, str) else h["name"] for h in payload.get("hosts") or ["Alex", "Sam"]]
+    other = hosts[-1]
+
+    def segment(kind: str, title: str, *texts: str) -> dict[str, Any]:
+        lines = [{"speaker": hosts[i % 2] if len(hosts) > 1 else hosts[0], "text": t} for i, t in enumerate(texts)]
+        return {"kind": kind, "title": title, "lines": lines}
+
+    topics = [
+        segment("topic", s["headline"], f"Our story: {s['headline']}.", f"Thanks, {hosts[0]}.")
+        for s in payload.get("snippets") or []
+    ]
+    segments = [
+        segment("intro", "Welcome", f"Welcome to {payload.get('show_title') or 'the show'}.", f"Hello, I'm {other}."),
+        *topics,
+        segment("outro", "Goodbye", "That's all for today.", "Goodbye."),
+    ]
+    words = sum(len(line["text"].split()) for seg in segments for line in seg["lines"])
+    return {
+        "script": {
+            "show_title": payload.get("show_title") or "The Test Show",
+            "episode_title": "Stand-in episode",
+            "description": "A stand-in script.",
+            "language": payload.get("language") or "en",
+            "hosts": [{"name": h} for h in hosts],
+            "target_minutes": 1.0,
+            "target_words": 150,
+            "word_count": words,
+            "segments": segments,
+            "writer": "stand-in",
+            "prompt_version": "stand-in-1",
+        }
+    }
 
 
 async def cover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:

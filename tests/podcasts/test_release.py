@@ -159,11 +159,15 @@ async def test_a_retried_publish_step_posts_nothing_twice(
     assert not await db.fetch_all("SELECT 1 FROM tasks WHERE task_type IN ('youtube.publish', 'publish.websub')")
 
 
-async def test_a_show_without_targets_runs_the_plain_workflow(db: Database, fast_settings: Settings) -> None:
+async def test_a_show_without_targets_runs_the_plain_workflow_with_its_release(
+    db: Database, fast_settings: Settings
+) -> None:
     show = await make_show(db)
     episode = await start(db, fast_settings, show)
     steps = await db.fetch_all("SELECT step_name FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],))
-    assert {s["step_name"] for s in steps} == {"discover", "snippets", "script", "cover", "music", "voice", "video"}
+    assert {s["step_name"] for s in steps} == {
+        "discover", "snippets", "script", "draft", "cover", "music", "voice", "video", "release"
+    }  # fmt: skip
 
 
 def _payload(episode: dict[str, Any], platforms: list[str]) -> dict[str, Any]:
@@ -205,7 +209,11 @@ async def test_release_publishes_once_and_a_rerun_changes_nothing(db: Database, 
     assert await db.fetch_one("SELECT count(*) AS n FROM tasks WHERE task_type = 'mail.notify_episode'") == {"n": 1}
 
 
-async def test_release_needs_an_episode(db: Database, publish_settings: Settings) -> None:
+async def test_release_without_an_episode_posts_nothing(db: Database, publish_settings: Settings) -> None:
+    """A bare podcast_episode workflow (aether demo) has nothing to publish; posting needs an episode."""
     ctx = task_context(db, publish_settings, task_type="publish.release", agent="publish")
+    assert await release.release(ctx, {"params": {"title": "demo"}, "platforms": []}) == {
+        "episode_id": None, "published": False, "render_version": None
+    }  # fmt: skip
     with pytest.raises(ValidationFailed, match="episode_id is required"):
-        await release.release(ctx, {"params": {"title": "demo"}, "platforms": []})
+        await release.release(ctx, {"params": {"title": "demo"}, "platforms": ["telegram"]})

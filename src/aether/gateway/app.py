@@ -26,7 +26,7 @@ from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
 from aether.gateway.pages import admin as admin_pages
 from aether.gateway.pages import web
-from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, scripts, shows, subscribers
+from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, shows, studio, subscribers
 from aether.queue.tasks import Hooks
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     shows.router,
     episodes.create_router,
     episodes.router,
-    scripts.router,
+    studio.router,
     subscribers.router,
     media.router,
     web.router,

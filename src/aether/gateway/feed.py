@@ -23,6 +23,7 @@ from aether.db import AsyncConnection, load_queries
 from aether.errors import AetherError, DatabaseUnavailable
 from aether.gateway.errors import DATABASE_ERRORS, aether_error_response, error_response
 from aether.podcasts import media_info, shows
+from aether.podcasts.episodes import media_base
 
 Q = load_queries(__file__, "feed.sql")
 
@@ -101,7 +102,8 @@ def render_feed(show: dict[str, Any], episodes: list[dict[str, Any]], base_url: 
 def _item(episode: dict[str, Any], base_url: str, show_image: str) -> str:
     eid = str(episode["id"])
     audio = media_info.describe(episode.get("audio_meta"), episode.get("audio_path"), default_type="audio/mpeg")
-    enclosure_url = f"{base_url}/media/episodes/{eid}/audio{audio.extension}"
+    media = media_base(base_url, eid, episode.get("render_version"))
+    enclosure_url = f"{media}/audio{audio.extension}"
     page_url = f"{base_url}/episodes/{eid}"
     parts = [
         "<item>",
@@ -123,15 +125,9 @@ def _item(episode: dict[str, Any], base_url: str, show_image: str) -> str:
     cover = f"{base_url}/media/episodes/{eid}/cover" if episode.get("cover_id") else show_image
     parts.append(f"<itunes:image href={quoteattr(cover)}/>")
     if episode.get("transcript_id"):
-        parts.append(
-            f"<podcast:transcript url={quoteattr(f'{base_url}/media/episodes/{eid}/transcript.vtt')}"
-            ' type="text/vtt" rel="captions"/>'
-        )
+        parts.append(f'<podcast:transcript url={quoteattr(f"{media}/transcript.vtt")} type="text/vtt" rel="captions"/>')
     if episode.get("chapters_id"):
-        parts.append(
-            f"<podcast:chapters url={quoteattr(f'{base_url}/media/episodes/{eid}/chapters.json')}"
-            ' type="application/json+chapters"/>'
-        )
+        parts.append(f'<podcast:chapters url={quoteattr(f"{media}/chapters.json")} type="application/json+chapters"/>')
     parts.append("</item>")
     return "".join(parts)
 

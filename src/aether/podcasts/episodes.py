@@ -223,12 +223,20 @@ def _collect(output: Any, found: dict[str, Any]) -> None:
             found.setdefault("duration", float(output[key]))
 
 
+def media_base(base_url: str, episode_id: str, render_version: int | None) -> str:
+    """Where an episode's media live: under its audio version when it has one (each version's URLs are
+    its own, so a podcast app never sees one URL with other bytes)."""
+    base = f"{base_url}/media/episodes/{episode_id}"
+    return f"{base}/v{render_version}" if render_version else base
+
+
 def media_urls(episode: dict[str, Any], base_url: str, eid: str | None = None) -> dict[str, str | None]:
-    base = f"{base_url}/media/episodes/{eid or episode['id']}"
+    episode_id = eid or str(episode["id"])
+    base = media_base(base_url, episode_id, episode.get("render_version"))
     return {
-        "audio": f"{base}/audio" if episode.get("audio_asset_id") else None,
-        "video": f"{base}/video" if episode.get("video_asset_id") else None,
-        "cover": f"{base}/cover" if episode.get("cover_asset_id") else None,
+        "audio": f"{base}/audio.mp3" if episode.get("audio_asset_id") else None,
+        "video": f"{base}/video.mp4" if episode.get("video_asset_id") else None,
+        "cover": f"{base_url}/media/episodes/{episode_id}/cover" if episode.get("cover_asset_id") else None,
         "transcript": f"{base}/transcript.vtt" if episode.get("transcript_asset_id") else None,
         "chapters": f"{base}/chapters.json" if episode.get("chapters_asset_id") else None,
     }
@@ -292,10 +300,11 @@ async def list_episodes(
 async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, Any]:
     """The episode's workflow, step by step."""
     out: dict[str, Any] = {"episode_id": str(episode["id"]), "status": episode["status"], "workflow": None}
-    if not episode.get("workflow_id"):
+    workflow_id = await current_workflow(conn, episode)
+    if not workflow_id:
         return out
     try:
-        state = await get_workflow_state(conn, str(episode["workflow_id"]))
+        state = await get_workflow_state(conn, workflow_id)
     except NotFound:
         return out
     steps = [
@@ -327,6 +336,22 @@ async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, 
     out["error"] = failure(state)
     out["warnings"] = warnings(state)
     return out
+
+
+async def current_workflow(conn: AsyncConnection, episode: dict[str, Any]) -> str | None:
+    """The workflow to follow: the newest render's (an approved or edited script), else the episode's."""
+    cur = await conn.execute(Q.latest_render, {"episode_id": episode["id"]})
+    render = await cur.fetchone()
+    if render is not None and render["workflow_id"]:
+        return str(render["workflow_id"])
+    return str(episode["workflow_id"]) if episode.get("workflow_id") else None
+
+
+async def current_render(conn: AsyncConnection, episode_id: Any) -> dict[str, Any] | None:
+    """The episode's latest ready audio version: {"version", "lines_total", "lines_synthesized"}."""
+    cur = await conn.execute(Q.ready_render, {"episode_id": episode_id})
+    row = await cur.fetchone()
+    return dict(row) if row else None
 
 
 def failure(state: dict[str, Any]) -> dict[str, Any] | None:

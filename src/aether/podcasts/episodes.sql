@@ -85,3 +85,17 @@ SELECT step_name, agent_name, task_type, status, attempts, started_at, completed
 SELECT workflow_id, definition_name, definition_version, status, error_message, started_at, completed_at,
        created_at, updated_at
   FROM workflow_instances WHERE workflow_id = %(workflow_id)s
+
+-- name: render_asset
+-- one audio version's media (aether.podcasts.studio), for its own URLs
+SELECT version, audio_asset_id, video_asset_id, transcript_asset_id, chapters_asset_id
+  FROM episode_renders WHERE episode_id = %(episode_id)s::uuid AND version = %(version)s AND status = 'ready'
+
+-- name: latest_render
+-- the episode's newest audio version, made or being made (its workflow is the one to follow)
+SELECT version, workflow_id, status FROM episode_renders
+ WHERE episode_id = %(episode_id)s::uuid ORDER BY version DESC LIMIT 1
+
+-- name: ready_render
+SELECT version, lines_total, lines_synthesized FROM episode_renders
+ WHERE episode_id = %(episode_id)s::uuid AND status = 'ready' ORDER BY version DESC LIMIT 1

@@ -2,27 +2,31 @@
 
 The workflow engine has no conditional steps, but it copies a definition's steps into the workflow's
 own rows when the workflow starts and never reads the registered definition again. So the step list is
-chosen at start, from the show's publishing targets and from how the topics were chosen:
+chosen at start, from the show's publishing targets, from how the topics were chosen and from the mode:
 
-* publishing targets (see `aether.podcasts.targets`): a `release` step (task `publish.release`) runs
-  once the audio, cover and video exist; it marks the episode published (the feed shows it) and hands
-  each platform its payload. Then `telegram` (telegram.publish), `youtube` (youtube.publish) and
-  `websub` (publish.websub) run, each only when the show has that target (websub also only when a hub
-  is configured). A platform step exists only when it has work, so a show without YouTube never waits
-  on a youtube worker or on an agent in `error`.
+* publishing targets (see `aether.podcasts.targets`): after the `release` step (which every episode
+  has: it marks the episode published and links its media) come `telegram` (telegram.publish),
+  `youtube` (youtube.publish) and `websub` (publish.websub), each only when the show has that target
+  (websub also only when a hub is configured). A platform step exists only when it has work, so a show
+  without YouTube never waits on a youtube worker or on an agent in `error`.
 * topics picked in advance (a scheduled episode, `params.topic_ids`): the snippets step reads those
   topics and the `discover` step is left out (the scheduler has just read the show's feeds).
+* `review` (the show holds each new script for approval): the workflow ends with the draft, which puts
+  the episode in `review`; no voice, video or release.
+* `render` (an approved or edited script, aether.podcasts.studio): the draft reads the script's latest
+  version, then voice, video and release; the cover and music are the episode's own, from
+  `params.render` (`cover` = the cover step's output, `music` = the music step's).
 
 Each distinct step list is a definition of its own, registered under a name that says what it adds:
-`podcast_episode` (nothing added), `podcast_episode.telegram.websub`, `podcast_episode.topics.youtube`
-and so on, all at the base definition's version.
+`podcast_episode` (nothing added), `podcast_episode.telegram.websub`, `podcast_episode.review.topics`,
+`podcast_episode.render.youtube` and so on, all at the base definition's version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from aether.config import Settings
 from aether.orchestrator import Step, WorkflowDefinition, register_workflow
@@ -31,8 +35,12 @@ from aether.podcasts.targets import PublishTargets, parse_targets
 
 TOPICS = "topics"
 RELEASE_STEP = "release"
-RELEASE_TASK = "publish.release"
-RELEASE_AGENT = "publish"
+RELEASE_TASK = podcast.RELEASE_TASK
+RELEASE_AGENT = podcast.STUDIO_AGENT
+Mode = Literal["full", "review", "render"]
+MODES: tuple[Mode, ...] = ("full", "review", "render")
+_HELD = frozenset({"voice", "video", RELEASE_STEP})  # the steps a script held for review waits for
+_RENDER = frozenset({"draft", "voice", "video", RELEASE_STEP})  # the steps of a render
 
 # The keys of each platform's task payload (see aether.agents.publishing.telegram / youtube / publish); the release
 # step's output holds every one of them for each platform it prepares.
@@ -62,47 +70,44 @@ def platforms_for(targets: PublishTargets, settings: Settings | None) -> frozens
     return frozenset(chosen)
 
 
-def definition_name(platforms: Iterable[str], *, picked_topics: bool) -> str:
-    parts = [TOPICS] if picked_topics else []
-    parts += sorted(set(platforms))
+def definition_name(platforms: Iterable[str], *, picked_topics: bool, mode: Mode = "full") -> str:
+    parts: list[str] = [mode] if mode != "full" else []
+    parts += [TOPICS] if picked_topics and mode != "render" else []
+    parts += sorted(set(platforms)) if mode != "review" else []
     return ".".join([podcast.NAME, *parts])
 
 
-def build_definition(platforms: Iterable[str], *, picked_topics: bool) -> WorkflowDefinition:
-    """The base `podcast_episode` definition with the release and platform steps and/or picked topics."""
-    chosen = frozenset(platforms)
-    unknown = chosen - set(PLATFORM_STEPS)
+def build_definition(platforms: Iterable[str], *, picked_topics: bool, mode: Mode = "full") -> WorkflowDefinition:
+    """The base `podcast_episode` definition with platform steps and/or picked topics, in `mode`."""
+    chosen = frozenset(platforms) if mode != "review" else frozenset()
+    unknown = frozenset(platforms) - set(PLATFORM_STEPS)
     if unknown:
         raise ValueError(f"unknown publishing platform(s): {', '.join(sorted(unknown))}")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
     base = podcast.DEFINITION
-    if not chosen and not picked_topics:
+    if not chosen and not picked_topics and mode == "full":
         return base
     steps = list(base.steps)
-    if picked_topics:
+    if mode == "review":
+        steps = [s for s in steps if s.name not in _HELD]
+    elif mode == "render":
+        steps = [_from_render_params(s) for s in steps if s.name in _RENDER]
+    if picked_topics and mode != "render":
         steps = [_snippets_from_params(s) for s in steps if s.name != "discover"]
     if chosen:
-        steps.append(
-            Step(
-                RELEASE_STEP,
-                RELEASE_TASK,
-                RELEASE_AGENT,
-                after=["voice", "video", "cover"],
-                inputs={
-                    "params": "$params",
-                    "voice": "$steps.voice",
-                    "video": "$steps.video",
-                    "cover": "$steps.cover",
-                    "platforms": sorted(chosen),
-                },
-            )
-        )
+        steps = [
+            replace(s, inputs={**s.inputs, "platforms": sorted(chosen)}) if s.name == RELEASE_STEP else s for s in steps
+        ]
         for platform in sorted(chosen):
             task_type, agent = PLATFORM_STEPS[platform]
             inputs = {key: f"$steps.{RELEASE_STEP}.{platform}.{key}" for key in PAYLOAD_KEYS[platform]}
             steps.append(Step(platform, task_type, agent, after=[RELEASE_STEP], inputs=inputs))
-    added = ", ".join([*(["picked topics"] if picked_topics else []), *sorted(chosen)])
+    added = ", ".join(
+        [*([f"{mode} mode"] if mode != "full" else []), *(["picked topics"] if picked_topics else []), *sorted(chosen)]
+    )
     return WorkflowDefinition(
-        definition_name(chosen, picked_topics=picked_topics),
+        definition_name(chosen, picked_topics=picked_topics, mode=mode),
         base.version,
         steps,
         description=f"{base.description} With {added}.",
@@ -115,13 +120,27 @@ def _snippets_from_params(step: Step) -> Step:
     return replace(step, after=(), inputs={"topic_ids": "$params.topic_ids"})
 
 
-def ensure_definition(platforms: Iterable[str], *, picked_topics: bool) -> str:
+def _from_render_params(step: Step) -> Step:
+    """A step of a render: the draft reads the latest script; the cover and music are the episode's own."""
+    if step.name == "draft":
+        return replace(step, after=(), inputs={"script": None, "params": "$params"})
+    if step.name in ("voice", "video"):
+        inputs = {**step.inputs, "cover_uri": "$params.render.cover.cover_uri"}
+        if "music" in inputs:
+            inputs["music"] = "$params.render.music.music"
+        return replace(step, after=[a for a in step.after if a in _RENDER], inputs=inputs)
+    if step.name == RELEASE_STEP:
+        return replace(step, after=["voice", "video"], inputs={**step.inputs, "cover": "$params.render.cover"})
+    return step
+
+
+def ensure_definition(platforms: Iterable[str], *, picked_topics: bool, mode: Mode = "full") -> str:
     """Register the definition for this combination (registering it again is a no-op); returns its name.
     The plain `podcast_episode` is left as registered (importing aether.podcasts.workflow did that)."""
-    chosen = frozenset(platforms)
-    if not chosen and not picked_topics:
+    definition = build_definition(platforms, picked_topics=picked_topics, mode=mode)
+    if definition is podcast.DEFINITION:
         return podcast.NAME
-    return register_workflow(build_definition(chosen, picked_topics=picked_topics)).name
+    return register_workflow(definition).name
 
 
 def prepare_start(
@@ -143,7 +162,8 @@ def prepare_start(
         params["publish"] = targets.stored()
     if "youtube" in platforms:
         params["video"] = True
-    return ensure_definition(platforms, picked_topics=bool(topic_ids))
+    mode: Mode = "review" if params.get("review") else "full"
+    return ensure_definition(platforms, picked_topics=bool(topic_ids), mode=mode)
 
 
 def public_url(settings: Settings) -> str:

@@ -1,19 +1,21 @@
-"""The `release` step of an episode with publishing targets: the episode goes out, then to each platform.
+"""The `release` step, the last of every episode's workflow: the episode goes out, then to each platform.
 
 Task `publish.release` (agent "publish"), after the voice, cover and video steps (see
-`aether.podcasts.plan`):
+`aether.podcasts.workflow` and `aether.podcasts.plan`):
 
     payload  {"params": the workflow's parameters (episode_id, show_id, publish = the show's targets ...),
               "voice": the voice step's output, "video": the video step's output, "cover": the cover's,
-              "platforms": ["telegram", "youtube", "websub"] (those that follow)}
-    result   {"episode_id", "published": true when this run published it, "page_url", "feed_url",
-              "telegram": {telegram.publish payload}, "youtube": {...}, "websub": {...}}
+              "platforms": ["telegram", "youtube", "websub"] (those that follow; none by default)}
+    result   {"episode_id", "published": true when this run published it, "render_version", "page_url",
+              "feed_url", "telegram": {telegram.publish payload}, "youtube": {...}, "websub": {...}}
 
 In one transaction the episode becomes `published` (processing -> published, a conditional UPDATE; the
-trigger of migration 0009 records `episodes_published` on that change, once), its media are linked
-(the gateway's `link_assets`, so the feed lists it at once) and its subscribers' mail is enqueued (the
-same de-duplicated `mail.notify_episode` task the workflow's completion would have enqueued). A re-run
-changes nothing and builds the same payloads. Each platform step then posts under the idempotency guard.
+trigger of migration 0009 records `episodes_published` on that change, once), this audio version is
+ready and its media become the episode's (aether.podcasts.studio.finish_render, so the feed lists it at
+once) and its subscribers' mail is enqueued (the same de-duplicated `mail.notify_episode` task the
+workflow's completion would have enqueued). A re-run changes nothing and builds the same payloads. Each
+platform step then posts under the idempotency guard. A workflow started without an episode (`aether
+demo`, a bare `podcast_episode`) has nothing to release.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from aether.media.chapters import from_json
 from aether.podcasts.episodes import link_assets
 from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
 from aether.podcasts.shows import feed_path
+from aether.podcasts.studio import finish_render
 from aether.podcasts.targets import PublishTargets, parse_targets
 from aether.queue.enqueue import NewTask, enqueue
 from aether.queue.tasks import JSON, Blueprint, TaskContext
@@ -149,10 +152,12 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
     params = _output(payload, "params")
     voice, video, cover = _output(payload, "voice"), _output(payload, "video"), _output(payload, "cover")
     episode_id = params.get("episode_id")
-    if not isinstance(episode_id, str) or not episode_id:
-        raise ValidationFailed("params.episode_id is required: only a show's episode can be published", field="params")
-    targets = parse_targets(params.get("publish"), field="params.publish")
     platforms = payload.get("platforms") or []
+    if not isinstance(episode_id, str) or not episode_id:
+        if platforms:
+            raise ValidationFailed("params.episode_id is required: only a show's episode can be posted", field="params")
+        return {"episode_id": None, "published": False, "render_version": None}
+    targets = parse_targets(params.get("publish"), field="params.publish")
     if not isinstance(platforms, list) or not set(platforms) <= set(PAYLOAD_KEYS):
         raise ValidationFailed(f"platforms must be a list of {', '.join(PAYLOAD_KEYS)}", field="platforms")
 
@@ -169,7 +174,13 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         "show_id": episode["show_id"],
         "episode_id": episode_id,
     }
-    out: JSON = {"episode_id": episode_id, "published": False, "page_url": page_url, "feed_url": feed_url}
+    out: JSON = {
+        "episode_id": episode_id,
+        "published": False,
+        "render_version": None,
+        "page_url": page_url,
+        "feed_url": feed_url,
+    }
     if "telegram" in platforms:
         if targets.telegram is None:
             raise ValidationFailed("the show has no telegram target", field="params.publish.telegram")
@@ -188,7 +199,10 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         assert row is not None
         if row["status"] != "published":
             raise ValidationFailed(f"episode {episode_id} is {row['status']}; it cannot be released", field="status")
-        await link_assets(conn, dict(row))  # the feed lists the episode from now on
+        # the feed lists this version from now on
+        out["render_version"] = await finish_render(conn, episode_id, ctx.workflow_id, voice, video, cover)
+        if out["render_version"] is None:
+            await link_assets(conn, dict(row))
     if out["published"]:
         log.info("episode %s published", episode_id, extra={"workflow_id": ctx.workflow_id})
     return out

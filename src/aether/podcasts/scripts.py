@@ -127,6 +127,7 @@ async def history(conn: AsyncConnection, episode_id: str) -> list[dict[str, Any]
 
 def _edited(previous: dict[str, Any], edit: ScriptEdit) -> dict[str, Any]:
     known = {line["id"] for segment in previous["segments"] for line in segment["lines"]}
+    hosts = [host["name"] for host in previous.get("hosts") or []]
     seen: set[str] = set()
     next_id = max((_number(i) for i in known), default=0) + 1
     segments: list[dict[str, Any]] = []
@@ -134,6 +135,11 @@ def _edited(previous: dict[str, Any], edit: ScriptEdit) -> dict[str, Any]:
         lines: list[dict[str, Any]] = []
         for l_index, line in enumerate(segment.lines):
             field = f"segments[{s_index}].lines[{l_index}].id"
+            if line.speaker not in hosts:
+                where = f"segments[{s_index}].lines[{l_index}].speaker"
+                raise ValidationFailed(
+                    f"{where}: {line.speaker!r} is not a host (hosts: {', '.join(hosts)})", field=where
+                )
             line_id = line.id
             if line_id is None:
                 line_id, next_id = f"l{next_id}", next_id + 1

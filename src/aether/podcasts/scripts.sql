@@ -16,4 +16,4 @@ SELECT version, author, created_at, (script ->> 'word_count')::int AS words
   FROM episode_scripts WHERE episode_id = %(episode_id)s ORDER BY version;
 
 -- name: lock_episode
-SELECT id FROM episodes WHERE id = %(episode_id)s FOR UPDATE;
+SELECT id, status FROM episodes WHERE id = %(episode_id)s FOR UPDATE;

@@ -18,7 +18,7 @@ from aether.agents.tda import discover, gather
 from aether.agents.vfa import voice
 from aether.agents.video import render
 from aether.ops import tasks as maintenance
-from aether.podcasts import notifications, release, schedule
+from aether.podcasts import notifications, release, schedule, studio
 from aether.queue.tasks import Blueprint, load_plugins
 
 AGENT_TASKS = Blueprint(
@@ -34,7 +34,7 @@ AGENT_TASKS = Blueprint(
     telegram.tasks,
     youtube.tasks,
 )
-PODCAST_TASKS = Blueprint(release.tasks, schedule.tasks, notifications.tasks)
+PODCAST_TASKS = Blueprint(studio.tasks, release.tasks, schedule.tasks, notifications.tasks)
 TASKS = Blueprint(AGENT_TASKS, PODCAST_TASKS, maintenance.tasks)
 
 

@@ -133,7 +133,7 @@ async def test_list_detail_progress_and_publication(client: httpx.Client, db: Da
         )
     detail = client.get(f"/v1/episodes/{episode_id}", headers=alice["headers"]).json()["episode"]
     assert detail["status"] == "published" and detail["published_at"]
-    assert detail["media"]["audio"].endswith(f"/media/episodes/{episode_id}/audio")
+    assert detail["media"]["audio"].endswith(f"/media/episodes/{episode_id}/audio.mp3")
     assert detail["duration_seconds"] == 61.5
     assert detail["provenance"]["topic"] == "Topic number 0"
     assert detail["show"]["id"] == show["id"]

@@ -15,7 +15,7 @@ No pass holds more than a few seconds of audio, so memory stays flat however lon
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 
+from aether.agents.vfa.clips import SpeechStats, speak
 from aether.media import chapters as chapter_doc
 from aether.media.audio import BLOCK, SAMPLE_RATE, PcmWriter, pcm_blocks, samples, seconds
 from aether.media.chapters import Chapter
@@ -34,7 +35,9 @@ from aether.media.music import MusicParts, bed_at
 from aether.media.script import Line, Script
 from aether.media.tags import EpisodeTags, write_id3, write_opus_tags
 from aether.media.transcript import MUSIC, Cue, to_webvtt
-from aether.providers.tts import VoiceSettings, synthesize_many
+from aether.providers.tts import VoiceSettings
+from aether.storage import ObjectStore
+from aether.text.speech import speech_text
 
 Progress = Callable[[str, float], None]
 
@@ -61,6 +64,15 @@ class AudioOptions:
     threads: int = 2
 
 
+@dataclass(frozen=True)
+class Speech:
+    """How the lines are spoken: the clip cache (None: synthesize every line), the lexicon, the threads."""
+
+    clips: ObjectStore | None
+    lexicon: tuple[tuple[str, str], ...]
+    threads: int
+
+
 @dataclass
 class EpisodeAudio:
     mp3: Path
@@ -74,6 +86,8 @@ class EpisodeAudio:
     true_peak_dbtp: float
     opus_true_peak_dbtp: float
     voices: list[str] = field(default_factory=list)
+    lines_total: int = 0
+    lines_synthesized: int = 0
 
     @property
     def speech_cues(self) -> list[Cue]:
@@ -97,11 +111,18 @@ def _speech_pass(
     voices: list[VoiceSettings],
     path: Path,
     lead_in_s: float,
-    threads: int,
+    speech: Speech,
     progress: Progress | None,
+    stats: SpeechStats,
 ) -> tuple[list[Cue], int]:
     lines = script.lines
-    jobs = [(line.text, voices[script.host_index(line.speaker)]) for _, line in lines]
+    jobs = [
+        (
+            speech_text(line.text, language=script.language, lexicon=speech.lexicon),
+            voices[script.host_index(line.speaker)],
+        )
+        for _, line in lines
+    ]
 
     def on_line(done: int) -> None:
         if progress:
@@ -111,7 +132,8 @@ def _speech_pass(
     previous: tuple[int, Line] | None = None
     with PcmWriter(path) as writer:
         writer.silence(samples(lead_in_s))
-        for (segment, line), audio in zip(lines, synthesize_many(jobs, threads=threads, on_line=on_line), strict=True):
+        spoken = speak(jobs, speech.clips, threads=speech.threads, on_line=on_line, stats=stats)
+        for (segment, line), audio in zip(lines, spoken, strict=True):
             if previous is not None:
                 writer.silence(samples(pause_before(previous[1], line, segment != previous[0])))
             start = writer.position
@@ -232,12 +254,19 @@ def render_episode_audio(
     cover_jpeg: bytes | None,
     options: AudioOptions,
     progress: Progress | None = None,
+    clips: ObjectStore | None = None,
+    lexicon: Sequence[tuple[str, str]] = (),
 ) -> EpisodeAudio:
-    """Render the episode into `workdir`: episode.mp3, episode.opus, transcript.vtt, chapters.json."""
+    """Render the episode into `workdir`: episode.mp3, episode.opus, transcript.vtt, chapters.json.
+    Lines are spoken as `lexicon` says (speech only; the transcript keeps the script's words) and taken
+    from the clip cache in `clips` when they were spoken before with the same voice."""
     workdir.mkdir(parents=True, exist_ok=True)
     speech, mix = workdir / "speech.f32", workdir / "mix.f32"
     lead_in = max(LEAD_IN_S, seconds(music.intro.size) - 0.8) if music else LEAD_IN_S
-    cues, speech_end = _speech_pass(script, voices, speech, lead_in, options.threads, progress)
+    stats = SpeechStats()
+    cues, speech_end = _speech_pass(
+        script, voices, speech, lead_in, Speech(clips, tuple(lexicon), options.threads), progress, stats
+    )
     outro_start = speech_end + samples(0.5)
     total = outro_start + music.outro.size if music else speech_end + samples(TAIL_S)
     total_s = seconds(total)
@@ -308,4 +337,6 @@ def render_episode_audio(
         true_peak_dbtp=round(peak, 2),
         opus_true_peak_dbtp=round(opus_peak, 2),
         voices=[v.label for v in voices],
+        lines_total=stats.lines_total,
+        lines_synthesized=stats.lines_synthesized,
     )

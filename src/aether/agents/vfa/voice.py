@@ -3,14 +3,19 @@
 Task `vfa.synthesize` (agent "vfa"):
 
     payload  {"script": {...} | {"script": {...}},   # PSWA's script (see aether.media.script)
+              "speech": {"cast", "language", "pronunciations": [{"text", "say"}], "loudness_lufs",
+                         "music": bool}?,           # the show's speech settings (the draft step's)
               "cover_uri": str?,                    # cover art to embed (IGA's output)
               "music": {"bed_uri", "intro_uri", "outro_uri"} | {"seed": str} | false?}   # music agent's output
     result   {"audio_asset_id", "audio_uri", "opus_asset_id", "opus_uri", "transcript_asset_id",
               "transcript_uri", "chapters_asset_id", "chapters_uri", "duration_s", "loudness_lufs",
-              "true_peak_dbtp", "voices", "render_key", "cached", "assets": {role: {id, uri}}}
+              "true_peak_dbtp", "voices", "lines_total", "lines_synthesized", "render_key", "cached",
+              "assets": {role: {id, uri}}}
 
-The same inputs (script, voices, music, cover, mastering settings) give the same render key; a second
-run finds the assets of the first by that key and renders nothing. The whole step is
+The same inputs (script, voices, lexicon, music, cover, mastering settings) give the same render key; a
+second run finds the assets of the first by that key and renders nothing. Within a render, each line
+is taken from the clip cache (aether.agents.vfa.clips) when it was spoken before with the same voice,
+so an edited script speaks only its changed lines (`lines_synthesized` of `lines_total`). The whole step is
 `await synthesize_episode(settings, db, plan(settings, payload))`, as the task handler runs it (bad input
 fails at once).
 """
@@ -55,6 +60,7 @@ class VoiceJob:
     cover_uri: str | None
     options: AudioOptions
     render_key: str
+    lexicon: tuple[tuple[str, str], ...] = ()
 
 
 def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
@@ -67,10 +73,13 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
     cover_uri = payload.get("cover_uri")
     if cover_uri is not None and (not isinstance(cover_uri, str) or not cover_uri):
         raise ValidationFailed("cover_uri must be an object URI", field="cover_uri")
-    music = _music_ref(settings, payload.get("music"), script)
+    speech = _speech(payload.get("speech"))
+    music = _music_ref(settings, False if speech.get("music") is False else payload.get("music"), script)
+    lexicon = _lexicon(speech.get("pronunciations"))
     voices = host_voices(settings, len(script.hosts))
+    loudness = speech.get("loudness_lufs")
     options = AudioOptions(
-        loudness_lufs=settings.audio_loudness_lufs,
+        loudness_lufs=float(loudness) if loudness is not None else settings.audio_loudness_lufs,
         true_peak_dbtp=settings.audio_true_peak_dbtp,
         mp3_bitrate=settings.audio_mp3_bitrate,
         opus_bitrate=settings.audio_opus_bitrate,
@@ -81,11 +90,41 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
         "script": script.fingerprint(),
         "voices": [v.as_dict() | {"model_bytes": v.model.stat().st_size} for v in voices],
         "music": music,
+        "lexicon": lexicon,
         "cover": cover_uri,
         "options": [options.loudness_lufs, options.true_peak_dbtp, options.mp3_bitrate, options.opus_bitrate],
     }
     render_key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
-    return VoiceJob(script, voices, music, cover_uri, options, render_key)
+    return VoiceJob(script, voices, music, cover_uri, options, render_key, tuple(lexicon))
+
+
+def _speech(raw: Any) -> Mapping[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed("speech must be an object (the draft step's speech settings)", field="speech")
+    loudness = raw.get("loudness_lufs")
+    if loudness is not None and (
+        isinstance(loudness, bool) or not isinstance(loudness, int | float) or not -30 <= loudness <= -9
+    ):
+        raise ValidationFailed("speech.loudness_lufs must be a number from -30 to -9", field="speech.loudness_lufs")
+    return raw
+
+
+def _lexicon(raw: Any) -> list[tuple[str, str]]:
+    """The show's pronunciations as (text, say) pairs."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationFailed("speech.pronunciations must be a list of {text, say}", field="speech.pronunciations")
+    pairs = []
+    for index, item in enumerate(raw):
+        text, say = (item.get("text"), item.get("say")) if isinstance(item, Mapping) else (None, None)
+        if not isinstance(text, str) or not text.strip() or not isinstance(say, str) or not say.strip():
+            field = f"speech.pronunciations[{index}]"
+            raise ValidationFailed(f"{field} must be {{text, say}} with both set", field=field)
+        pairs.append((text, say))
+    return pairs
 
 
 def _music_ref(settings: Settings, raw: Any, script: Script) -> dict[str, Any] | None:
@@ -137,6 +176,8 @@ def render_and_store(settings: Settings, job: VoiceJob, progress: Progress | Non
             cover_jpeg=cover,
             options=job.options,
             progress=progress,
+            clips=store,
+            lexicon=job.lexicon,
         )
         script = job.script
         common: dict[str, Any] = {
@@ -154,6 +195,8 @@ def render_and_store(settings: Settings, job: VoiceJob, progress: Progress | Non
             "sample_rate": 44100,
             "channels": 1,
             "loudness_lufs": result.loudness_lufs,
+            "lines_total": result.lines_total,
+            "lines_synthesized": result.lines_synthesized,
         }
         return [
             PendingAsset(
@@ -200,6 +243,8 @@ def result_of(assets: Mapping[str, Asset], job: VoiceJob, *, cached: bool) -> di
         "loudness_lufs": audio.metadata.get("loudness_lufs"),
         "true_peak_dbtp": audio.metadata.get("true_peak_dbtp"),
         "voices": audio.metadata.get("voices"),
+        "lines_total": audio.metadata.get("lines_total"),
+        "lines_synthesized": 0 if cached else audio.metadata.get("lines_synthesized"),
         "title": job.script.episode_title,
         "render_key": job.render_key,
         "cached": cached,

@@ -96,7 +96,9 @@ async def get_episode(episode_id: str, user: CurrentUser, db: DB, request: Reque
         row = await episodes.own_episode(conn, user.user_id, episode_id)
         provenance = await episodes.provenance(conn, row)
         state = await episodes.progress(conn, row)
+        render = await episodes.current_render(conn, row["id"])
     out = episodes.episode_json(row, base_url(request, settings))
+    out["render"] = render
     out["show"] = {"id": row["show_id"], "slug": row["show_slug"], "title": row["show_title"]}
     out["params"] = row.get("params") or {}
     out["sources"] = provenance["sources"]

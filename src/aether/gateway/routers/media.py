@@ -39,13 +39,17 @@ _DEFAULT_TYPES = {
 }
 
 
-@router.head("/media/episodes/{episode_id}/{name}", include_in_schema=False)
-@router.get("/media/episodes/{episode_id}/{name}", summary="An episode's media (Range, ETag)")
-async def episode_media(episode_id: str, name: str, request: Request, db: DB, settings: AppSettings) -> Response:
+def _kind(name: str) -> str:
     match = _NAME.match(name)
     if match is None:
         raise NotFound(f"no media {name!r}; one of audio, video, cover, transcript, chapters", field="name")
-    kind = match.group(1)
+    return match.group(1)
+
+
+@router.head("/media/episodes/{episode_id}/{name}", include_in_schema=False)
+@router.get("/media/episodes/{episode_id}/{name}", summary="An episode's media, its current version (Range, ETag)")
+async def episode_media(episode_id: str, name: str, request: Request, db: DB, settings: AppSettings) -> Response:
+    kind = _kind(name)
     async with db.connection() as conn:
         episode = await episodes.public_episode(conn, episode_id)
         asset_id = episode.get(_COLUMNS[kind])
@@ -53,6 +57,34 @@ async def episode_media(episode_id: str, name: str, request: Request, db: DB, se
             raise NotFound(f"episode {episode_id} has no {kind}", field="name")
         cur = await conn.execute(episodes.Q.asset_by_id, {"id": asset_id})
         asset = await cur.fetchone()
+    return await _serve(episode, kind, asset, request, db, settings)
+
+
+@router.head("/media/episodes/{episode_id}/v{version}/{name}", include_in_schema=False)
+@router.get(
+    "/media/episodes/{episode_id}/v{version}/{name}",
+    summary="An episode's media as one audio version made them (the feed's URLs; Range, ETag)",
+)
+async def episode_version_media(
+    episode_id: str, version: int, name: str, request: Request, db: DB, settings: AppSettings
+) -> Response:
+    kind = _kind(name)
+    async with db.connection() as conn:
+        episode = await episodes.public_episode(conn, episode_id)
+        cur = await conn.execute(episodes.Q.render_asset, {"episode_id": episode["id"], "version": version})
+        render = await cur.fetchone()
+        asset_id = episode.get(_COLUMNS[kind]) if kind == "cover" else (render or {}).get(_COLUMNS[kind])
+        if not asset_id:
+            raise NotFound(f"episode {episode_id} has no {kind} in version {version}", field="name")
+        cur = await conn.execute(episodes.Q.asset_by_id, {"id": asset_id})
+        asset = await cur.fetchone()
+    return await _serve(episode, kind, asset, request, db, settings)
+
+
+async def _serve(
+    episode: dict[str, Any], kind: str, asset: Any, request: Request, db: Database, settings: Settings
+) -> Response:
+    episode_id = str(episode["id"])
     if asset is None or not asset["path"]:
         raise NotFound(f"episode {episode_id} has no {kind}", field="name")
     info = media_info.describe(asset["metadata"], asset["path"], default_type=_DEFAULT_TYPES[kind])

@@ -1,15 +1,16 @@
-"""An episode's script, for the studio: read it (with its version as ETag), replace it (If-Match: the
-version read; a stale one is 412, none is 428), and list its versions. The owner only."""
+"""The studio, for an episode's owner: read the script (its version as ETag), replace it (If-Match: the
+version read; a stale one is 412, none is 428), list its versions; approve a script held for review;
+render a finished episode again after an edit; list the episode's audio versions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from aether.errors import PreconditionRequired, ValidationFailed
-from aether.gateway.deps import DB, CurrentUser
-from aether.podcasts import episodes, scripts
+from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
+from aether.podcasts import episodes, scripts, studio
 from aether.podcasts.scripts import ScriptEdit
 
 router = APIRouter(prefix="/v1/episodes", tags=["studio"])
@@ -75,3 +76,58 @@ async def script_versions(episode_id: str, user: CurrentUser, db: DB) -> dict[st
         episode = await episodes.own_episode(conn, user.user_id, episode_id)
         rows = await scripts.history(conn, str(episode["id"]))
     return {"items": [{**r, "created_at": r["created_at"].isoformat() + "Z"} for r in rows]}
+
+
+_RENDER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such episode of yours"},
+    409: {"description": "The episode is not in a state that allows this (the message says why)"},
+}
+
+
+@router.post(
+    "/{episode_id}/approve",
+    status_code=202,
+    summary="Approve the script of an episode in review: its audio is made and it is published",
+    responses=_RENDER_RESPONSES,
+)
+async def approve(episode_id: str, user: CurrentUser, db: DB, settings: AppSettings) -> dict[str, Any]:
+    async with db.transaction() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        started = await studio.start_render(conn, episode, user_id=user.user_id, settings=settings, approve=True)
+    return {"episode_id": str(episode["id"]), "status": "processing", **started}
+
+
+@router.post(
+    "/{episode_id}/render",
+    status_code=202,
+    summary="Make a new audio version of a published episode from its latest script (only changed lines are spoken)",
+    responses=_RENDER_RESPONSES,
+)
+async def render(episode_id: str, user: CurrentUser, db: DB, settings: AppSettings) -> dict[str, Any]:
+    async with db.transaction() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        started = await studio.start_render(conn, episode, user_id=user.user_id, settings=settings, approve=False)
+    return {"episode_id": str(episode["id"]), "status": str(episode["status"]), **started}
+
+
+@router.get("/{episode_id}/renders", summary="The episode's audio versions, newest first, each with its media URLs")
+async def renders(
+    episode_id: str, user: CurrentUser, db: DB, request: Request, settings: AppSettings
+) -> dict[str, Any]:
+    async with db.connection() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        rows = await studio.renders(conn, str(episode["id"]))
+    base = base_url(request, settings)
+    items = []
+    for row in rows:
+        item = studio.render_json(row) or {}
+        ready = row["status"] == "ready"
+        item["media"] = (
+            episodes.media_urls(
+                row | {"render_version": row["version"], "cover_asset_id": None}, base, str(episode["id"])
+            )
+            if ready
+            else None
+        )
+        items.append(item)
+    return {"items": items}

@@ -1,0 +1,85 @@
+"""The clip cache: every spoken line kept in the object store under the fingerprint of what decides its
+sound, so that a re-render speaks only the lines that changed.
+
+A line's fingerprint is the SHA-256 of the text as the voice says it (after the show's lexicon and the
+spelling-out of numbers, aether.text.speech) and the voice's settings (model, pitch, tempo, volume,
+noise). The transcript keeps the written text; only the speech
+changes. A clip is stored as 16-bit WAV under `clips/<fp[:2]>/<fp>.wav`; a freshly synthesized line is
+rounded to 16 bits too, so a line sounds the same whether it was spoken now or taken from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from aether.media.audio import SAMPLE_RATE, Samples, read_wav, wav_bytes
+from aether.providers.tts import VoiceSettings, synthesize_many
+from aether.storage import ObjectStore
+
+CLIP_VERSION = "clip-1"  # bump when synthesis changes how a line sounds
+
+
+def fingerprint(spoken: str, voice: VoiceSettings) -> str:
+    """The key of one line: its spoken text and its voice."""
+    model = voice.model.stat()
+    identity = json.dumps(voice.as_dict() | {"model_bytes": model.st_size}, sort_keys=True)
+    return hashlib.sha256(f"{CLIP_VERSION}\n{identity}\n{spoken}".encode()).hexdigest()
+
+
+def clip_key(fp: str) -> str:
+    return f"clips/{fp[:2]}/{fp}.wav"
+
+
+@dataclass
+class SpeechStats:
+    lines_total: int = 0
+    lines_synthesized: int = 0
+    synthesized: list[str] = field(default_factory=list)  # fingerprints spoken in this render
+
+
+def speak(
+    jobs: Sequence[tuple[str, VoiceSettings]],
+    store: ObjectStore | None,
+    *,
+    threads: int,
+    on_line: Callable[[int], None] | None = None,
+    stats: SpeechStats | None = None,
+) -> Iterator[Samples]:
+    """Each line's audio in order: from the cache when its fingerprint is there, else synthesized (only
+    those, in parallel) and put in the cache. Without a store every line is synthesized."""
+    stats = stats if stats is not None else SpeechStats()
+    keys = [fingerprint(text, voice) for text, voice in jobs]
+    cached: dict[int, Samples] = {}
+    if store is not None:
+        for index, fp in enumerate(keys):
+            data = store.get_named(clip_key(fp))
+            if data is not None:
+                audio, rate = read_wav(data)
+                if rate == SAMPLE_RATE:
+                    cached[index] = audio
+    missing = [i for i in range(len(jobs)) if i not in cached]
+    stats.lines_total = len(jobs)
+    stats.lines_synthesized = len(missing)
+    done = 0
+
+    def progressed() -> None:
+        nonlocal done
+        done += 1
+        if on_line:
+            on_line(done)
+
+    fresh = synthesize_many([jobs[i] for i in missing], threads=threads)
+    for index in range(len(jobs)):
+        if index in cached:
+            audio = cached.pop(index)
+        else:
+            data = wav_bytes(next(fresh))
+            audio = read_wav(data)[0]  # as the cache will give it back
+            if store is not None:
+                store.put_named(clip_key(keys[index]), data)
+            stats.synthesized.append(keys[index])
+        progressed()
+        yield audio
