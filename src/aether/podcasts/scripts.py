@@ -14,7 +14,8 @@ The document the API reads and writes:
 id is a new line; an id the script never had is refused. Speakers must be the script's hosts. The
 result must still be a valid script (an intro, one or more topics, an outro; see
 aether.agents.pswa.script.Script), or nothing is stored. Replacing needs the version it was read as:
-another version meanwhile is a PreconditionFailed (412).
+another version meanwhile is a PreconditionFailed (412). A document that changes nothing stores no new
+version.
 """
 
 from __future__ import annotations
@@ -175,6 +176,8 @@ async def replace(
             f"the script is at version {current}, not {expected}: read it again and redo your change", field="If-Match"
         )
     script = _edited(previous, edit)
+    if script == previous:  # nothing changed: no new version
+        return current, previous
     await conn.execute(
         Q.insert_version, {"episode_id": episode_id, "version": current + 1, "script": Jsonb(script), "author": author}
     )

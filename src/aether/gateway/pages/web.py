@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from aether.db import jsonable
+from aether.db import AsyncConnection, jsonable
 from aether.errors import AetherError, Forbidden, NotFound
 from aether.gateway.deps import (
     ANON_CSRF_COOKIE,
@@ -32,7 +32,7 @@ from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
 from aether.media.cover import show_cover_png
 from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
-from aether.podcasts import episodes, shows, subscribers
+from aether.podcasts import episodes, scripts, shows, subscribers
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.queue import cancel, retry
 from aether.queue.control import TaskFilter, list_tasks
@@ -195,6 +195,7 @@ async def episode_page(
         if row["status"] != "published" and not owner:
             raise NotFound(f"no episode {episode_id}", field="episode_id")
         provenance = await episodes.provenance(conn, row)
+        script = await _studio_script(conn, row) if owner else None
     media = episodes.media_urls(row, base_url(request, settings))
     return render(
         request,
@@ -204,8 +205,19 @@ async def episode_page(
         media=media,
         provenance=provenance,
         owner=owner,
+        script=script,
+        hosts=[h["name"] for h in (script or {}).get("hosts", [])],
         published=jsonable.value(row.get("published_at")),
     )
+
+
+async def _studio_script(conn: AsyncConnection, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The script the owner edits on the episode page (its latest version), None before it is written."""
+    try:
+        version, script = await scripts.latest(conn, str(row["id"]))
+    except NotFound:
+        return None
+    return scripts.document(version, script) | {"hosts": script.get("hosts") or []}
 
 
 # ---- accounts -----------------------------------------------------------------------------------
