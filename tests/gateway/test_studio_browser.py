@@ -96,3 +96,44 @@ def test_the_script_editor_saves_and_approves(
         detail = client.get(f"/v1/episodes/{episode_id}", headers=auth["headers"]).json()["episode"]
         assert detail["render"]["version"] == 1
         assert httpx.URL(detail["media"]["audio"]).path.endswith("/v1/audio.mp3")
+
+
+def test_the_show_bible_is_edited_in_the_browser(chromium: Path, studio_web: Gateway) -> None:  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with studio_web.client() as client:
+        auth = register(client, password="studio password 1")
+        show = create_show(client, auth, title="Bible Radio", hosts=["Ada", "Bo"])
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS, headless=True)
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(f"{studio_web.url}/shows/{show['slug']}/settings")
+            page.wait_for_url("**/login**")  # logged out: log in first, then back here
+            page.fill("#email", auth["email"])
+            page.fill("#password", "studio password 1")
+            page.click("form button[type=submit]")
+            page.wait_for_url(f"**/shows/{show['slug']}/settings")
+            first = page.locator("tr.host").first
+            first.locator("[name=persona]").fill("The curious one who asks")
+            first.locator("[name=pitch]").fill("0.92")
+            page.click("#add-word")
+            page.locator("tr.word").last.locator("[name=text]").fill("Lindqvist")
+            page.locator("tr.word").last.locator("[name=say]").fill("Lind-kvist")
+            page.fill("#intro", "Welcome to {show}, I'm {host}.")
+            page.uncheck("#music")
+            page.check("#review")
+            page.click("#bible-save")
+            expect(page.locator("#bible-message")).to_contain_text("Saved")
+            page.screenshot(path=str(ARTIFACTS / "studio-3-bible.png"), full_page=True)
+            page.fill("#language", "not a language")
+            page.click("#bible-save")
+            expect(page.locator("#bible-message")).to_contain_text("language")
+            browser.close()
+        saved = client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).json()["show"]
+    assert saved["hosts"][0]["persona"] == "The curious one who asks"
+    assert saved["hosts"][0]["voice"]["pitch"] == 0.92 and saved["hosts"][1]["name"] == "Bo"
+    assert saved["pronunciations"] == [{"text": "Lindqvist", "say": "Lind-kvist"}]
+    assert saved["intro"] == "Welcome to {show}, I'm {host}." and saved["music"] is False and saved["review"] is True
+    assert saved["language"] == "en"  # the refused change changed nothing

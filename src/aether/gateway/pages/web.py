@@ -140,6 +140,27 @@ async def show_page(slug: str, request: Request, user: OptionalUser, db: DB) -> 
     return render(request, "show.html", user, show=show, episodes=visible, owner=owner)
 
 
+@router.get("/shows/{slug}/settings", response_class=HTMLResponse)
+async def show_settings_page(slug: str, request: Request, user: OptionalUser, db: DB) -> Response:
+    """The show bible, for its owner: hosts with personas and voices, pronunciations, intro and outro,
+    music, loudness, language, review (saved by PATCH /v1/shows/{id}, studio.js)."""
+    if user is None:
+        return _login_redirect(request)
+    async with db.connection() as conn:
+        show = await shows.show_by_slug(conn, slug)
+    if show is None or show["user_id"] != user.user_id:
+        raise NotFound(f"no show {slug} of yours", field="slug")
+    hosts = shows.stored_hosts(show.get("hosts") or list(episodes.DEFAULT_HOSTS))
+    return render(
+        request,
+        "show_settings.html",
+        user,
+        show=show,
+        hosts=hosts + [{"name": "", "persona": "", "voice": None}] * (4 - len(hosts)),
+        pronunciations=list(show.get("pronunciations") or []),
+    )
+
+
 @router.get("/shows/{slug}/cover.png")
 async def show_cover(slug: str, request: Request, db: DB) -> Response:
     async with db.connection() as conn:

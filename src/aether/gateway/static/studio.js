@@ -1,6 +1,7 @@
-// The script editor of the episode page (the owner's): a row per line, the speaker as a select; save
-// (PUT /v1/episodes/{id}/script with If-Match: the version read), approve a script in review, render a
-// published episode again. Errors are shown as the API words them, naming the field.
+// The studio: the script editor of the episode page (the owner's: a row per line, the speaker as a select;
+// save = PUT /v1/episodes/{id}/script with If-Match: the version read; approve a script in review; render
+// a published episode again) and the show bible of /shows/{slug}/settings (PATCH /v1/shows/{id}).
+// Errors are shown as the API words them, naming the field.
 (function () {
   "use strict";
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
@@ -109,5 +110,61 @@
     }
   }
 
+  // ---- the show bible (/shows/{slug}/settings) ------------------------------------------------------
+  function bibleOf(form) {
+    const hosts = [];
+    for (const row of form.querySelectorAll("tr.host")) {
+      const get = (name) => row.querySelector(`[name=${name}]`).value.trim();
+      if (!get("name")) continue;
+      const engine = get("engine");
+      const voice = { engine, pitch: Number(get("pitch") || 1), tempo: Number(get("tempo") || 1), volume_db: Number(get("volume_db") || 0) };
+      if (get("voice")) voice[engine === "api" ? "voice" : "model"] = get("voice");
+      hosts.push({ name: get("name"), persona: get("persona"), voice });
+    }
+    const pronunciations = [];
+    for (const row of form.querySelectorAll("tr.word")) {
+      const text = row.querySelector("[name=text]").value.trim();
+      const say = row.querySelector("[name=say]").value.trim();
+      if (text || say) pronunciations.push({ text, say });
+    }
+    const value = (id) => form.querySelector(`#${id}`).value.trim();
+    return {
+      hosts,
+      pronunciations,
+      intro: value("intro") || null,
+      outro: value("outro") || null,
+      language: value("language"),
+      loudness_lufs: Number(value("loudness_lufs")),
+      music: form.querySelector("#music").checked,
+      review: form.querySelector("#review").checked,
+    };
+  }
+
+  function setupBible() {
+    const form = document.getElementById("bible-form");
+    if (!form) return;
+    const out = document.getElementById("bible-message");
+    form.addEventListener("click", (event) => {
+      const button = event.target.closest("button");
+      if (!button) return;
+      if (button.classList.contains("remove")) button.closest("tr").remove();
+      if (button.id === "add-word") {
+        const row = document.getElementById("word-template").content.firstElementChild.cloneNode(true);
+        form.querySelector("table.lexicon tbody").appendChild(row);
+        row.querySelector("input").focus();
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const { response, payload } = await call("PATCH", `/v1/shows/${form.dataset.showId}`, {
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(bibleOf(form)),
+      });
+      out.classList.toggle("error", !response.ok);
+      out.textContent = response.ok ? "Saved. New episodes use these settings." : ((payload.error && payload.error.message) || `Saving failed (${response.status})`);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", setup);
+  document.addEventListener("DOMContentLoaded", setupBible);
 })();
