@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         wall_start = time.perf_counter()
 
         start = time.perf_counter()
-        load_voice(vfa.host_voices(settings, 1)[0].model)
+        load_voice(vfa.host_voices(settings, 1)[0].piper_model)
         stages["voice model load"] = time.perf_counter() - start
 
         start = time.perf_counter()
