@@ -118,6 +118,7 @@ async def new_show(request: Request, user: OptionalUser, db: DB, settings: AppSe
                 body.model_dump(exclude={"slug"}),
                 base_url=base_url(request, settings),
                 explicit_slug=None,
+                settings=settings,
             )
     except (ValidationError, AetherError) as exc:
         message, field = _error_message(exc)
