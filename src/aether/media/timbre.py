@@ -19,7 +19,7 @@ from aether.media.audio import Samples
 
 FRAME = 1024
 HOP = 256
-LIFTER_S = 0.0009  # envelope detail kept: quefrencies below 0.9 ms (under any speaking pitch period)
+LIFTER_S = 0.002  # envelope detail kept: quefrencies below 2 ms (under the pitch period of any voice up to 500 Hz)
 MAX_TILT_DB = 12.0
 
 
