@@ -119,13 +119,17 @@ class VoiceSettings:
 
 
 def _model_identity(model: Path) -> list[Any]:
-    stat = model.stat()
-    return list(_identity(str(model.resolve()), stat.st_size, stat.st_mtime_ns))
+    return list(_identity(str(model.resolve()), *_stamp(model), *_stamp(Path(f"{model}.json"))))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 @lru_cache(maxsize=64)
-def _identity(path: str, size: int, mtime_ns: int) -> tuple[str, int, str]:
-    """A Piper model by name, size and the sha256 of its config (mtime only keys this memo, not the result)."""
+def _identity(path: str, size: int, mtime_ns: int, config_size: int, config_mtime_ns: int) -> tuple[str, int, str]:
+    """A Piper model by name, size and the sha256 of its config (the times only key this memo)."""
     config = hashlib.sha256(Path(f"{path}.json").read_bytes()).hexdigest()
     return Path(path).name, size, config
 
@@ -242,13 +246,18 @@ def voice_language(voice: VoiceSettings) -> str | None:
     voice's is the declared one; None = unknown (an API voice nobody declared)."""
     if voice.engine == "api":
         return voice.language
-    return _piper_language(str(voice.piper_model))
+    config = Path(f"{voice.piper_model}.json")
+    try:
+        return _piper_language(str(config), *_stamp(config))
+    except OSError:
+        return None
 
 
 @lru_cache(maxsize=64)
-def _piper_language(model: str) -> str | None:
+def _piper_language(config_path: str, size: int, mtime_ns: int) -> str | None:
+    """The language of a Piper config (size and time only key this memo)."""
     try:
-        config = json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
+        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     language = config.get("language") if isinstance(config, dict) else None
