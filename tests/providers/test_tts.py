@@ -96,6 +96,15 @@ def test_bad_voice_settings_name_the_setting(tmp_path: Path) -> None:
     assert "AETHER_TTS_VOICE_MODEL" in str(info.value) or "AETHER_TTS_HOST_VOICES" in str(info.value)
     with pytest.raises(ConfigError, match="AETHER_TTS_HOST_VOICES"):
         load_settings(tts_host_voices=[{"pitch": 5}])
+    with pytest.raises(ConfigError, match="AETHER_TTS_HOST_VOICES"):
+        load_settings(tts_host_voices=[{"formant": 3}])
+    with pytest.raises(ConfigError, match="AETHER_TTS_HOST_VOICES"):
+        host_voices(load_settings(tts_host_voices=[{"tilt_db": 40}]), 1)
+    with pytest.raises(ConfigError, match="AETHER_TTS_BASE_URL"):
+        load_settings(tts_base_url="ftp://speech.example")
+    with pytest.raises(ConfigError, match="AETHER_TTS_API_VOICES"):
+        load_settings(tts_api_voices=[" "])
+    assert load_settings(tts_base_url="http://127.0.0.1:8880/v1/").tts_base_url == "http://127.0.0.1:8880/v1"
 
 
 def test_speakable_drops_symbols() -> None:
