@@ -210,6 +210,22 @@ def cast_voices(
     return voices
 
 
+def script_voices(settings: Settings, cast: Any, names: Sequence[str]) -> list[VoiceSettings]:
+    """The voice of each of a script's hosts (`names`, in the script's order): the show bible's (`cast`,
+    matched by name, else by place; a host the cast lacks gets the configured voice of its place), or
+    without a cast (None) the configured ones (`host_voices`)."""
+    if cast is None:
+        return host_voices(settings, len(names))
+    if not isinstance(cast, list) or not all(isinstance(h, Mapping) and isinstance(h.get("name"), str) for h in cast):
+        raise ValidationFailed('cast must be a list of hosts {"name", "persona", "voice"}', field="cast")
+    by_name = {h["name"]: h for h in cast}
+    if all(name in by_name for name in names):
+        ordered = [by_name[name] for name in names]
+    else:
+        ordered = [cast[i] if i < len(cast) else {"name": name, "voice": None} for i, name in enumerate(names)]
+    return cast_voices(settings, ordered)
+
+
 def _api_voice(
     settings: Settings, name: str | None, model: str | None, language: str | None, for_speech: bool, index: int = 0
 ) -> VoiceSettings:

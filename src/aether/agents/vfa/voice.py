@@ -3,8 +3,8 @@
 Task `vfa.synthesize` (agent "vfa"):
 
     payload  {"script": {...} | {"script": {...}},   # PSWA's script (see aether.media.script)
-              "cast": [{"name", "persona", "voice": {...} | None}]?,  # the show bible's hosts, in the
-                                                    # script's host order (none = the configured voices)
+              "speech": {"cast": [{"name", "persona", "voice": {...} | None}]}?,  # the show bible's
+                                                    # hosts (by name; none = the configured voices)
               "cover_uri": str?,                    # cover art to embed (IGA's output)
               "music": {"bed_uri", "intro_uri", "outro_uri"} | {"seed": str} | false?}   # music agent's output
     result   {"audio_asset_id", "audio_uri", "opus_asset_id", "opus_uri", "transcript_asset_id",
@@ -38,7 +38,7 @@ from aether.media.audio import read_wav
 from aether.media.music import MusicParts, render_music
 from aether.media.script import Script, parse_script
 from aether.media.tags import tag_cover
-from aether.providers.tts import VoiceSettings, cast_voices, default_threads, host_voices
+from aether.providers.tts import VoiceSettings, default_threads, script_voices
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, Render, RunCpu, render_once
 
@@ -70,7 +70,9 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
     if cover_uri is not None and (not isinstance(cover_uri, str) or not cover_uri):
         raise ValidationFailed("cover_uri must be an object URI", field="cover_uri")
     music = _music_ref(settings, payload.get("music"), script)
-    voices = _voices(settings, payload.get("cast"), [h.name for h in script.hosts])
+    speech = payload.get("speech")
+    cast = speech.get("cast") if isinstance(speech, Mapping) else None
+    voices = script_voices(settings, cast, [h.name for h in script.hosts])
     options = AudioOptions(
         loudness_lufs=settings.audio_loudness_lufs,
         true_peak_dbtp=settings.audio_true_peak_dbtp,
@@ -88,21 +90,6 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
     }
     render_key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
     return VoiceJob(script, voices, music, cover_uri, options, render_key)
-
-
-def _voices(settings: Settings, cast: Any, names: list[str]) -> list[VoiceSettings]:
-    """The voice of each of the script's hosts: the show bible's (`cast`, matched by name, else by place;
-    a host the cast lacks gets the configured voice of its place), or without a cast the configured ones."""
-    if cast is None:
-        return host_voices(settings, len(names))
-    if not isinstance(cast, list) or not all(isinstance(h, Mapping) and isinstance(h.get("name"), str) for h in cast):
-        raise ValidationFailed('cast must be a list of hosts {"name", "persona", "voice"}', field="cast")
-    by_name = {h["name"]: h for h in cast}
-    if all(name in by_name for name in names):
-        ordered = [by_name[name] for name in names]
-    else:
-        ordered = [cast[i] if i < len(cast) else {"name": name, "voice": None} for i, name in enumerate(names)]
-    return cast_voices(settings, ordered)
 
 
 def _music_ref(settings: Settings, raw: Any, script: Script) -> dict[str, Any] | None:
