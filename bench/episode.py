@@ -29,7 +29,7 @@ from aether.agents.vfa import voice as vfa
 from aether.agents.video import render as video
 from aether.config import load_settings
 from aether.media.script import parse_script
-from aether.providers.tts import load_voice
+from aether.providers.tts import host_voices, load_voice
 
 WORDS_PER_MINUTE = 175  # Piper's joe voice at its natural pace, pauses included
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         wall_start = time.perf_counter()
 
         start = time.perf_counter()
-        load_voice(vfa.host_voices(settings, 1)[0].model)
+        load_voice(host_voices(settings, 1)[0].piper_model)
         stages["voice model load"] = time.perf_counter() - start
 
         start = time.perf_counter()

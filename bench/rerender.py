@@ -25,7 +25,7 @@ from typing import Any
 
 from aether.agents.vfa import voice as vfa
 from aether.config import load_settings
-from aether.providers.tts import load_voice
+from aether.providers.tts import host_voices, load_voice
 
 # bench/episode.py's script, by path (-P keeps bench/ off sys.path, so that bench/queue.py cannot shadow
 # the standard library's queue module)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="aether-bench-") as home:
         settings = load_settings(home=Path(home), tts_threads=args.threads)
         payload = build_script(args.minutes)
-        load_voice(vfa.host_voices(settings, 1)[0].model)  # loaded once, as in a running worker
+        load_voice(host_voices(settings, 1)[0].piper_model)  # loaded once, as in a running worker
 
         full_s, full = render(settings, payload)
         print(

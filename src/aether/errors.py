@@ -240,6 +240,12 @@ class ImagesError(ProviderError):
         super().__init__(message, field=field, retryable=retryable)
 
 
+class SpeechError(ProviderError):
+    """The speech API failed (after retries) or refused the request."""
+
+    code = "speech_error"
+
+
 class FfmpegError(AetherError):
     """ffmpeg failed; the message holds the end of its log."""
 

@@ -275,5 +275,6 @@ async def test_a_scheduled_show_reads_only_its_own_sources(db: Database, tick_se
                 {"title": "Unfed", "schedule": "0 6 * * *", "sources": []},
                 base_url="https://pod.example",
                 explicit_slug=None,
+                settings=tick_settings,
             )
     assert refused.value.field == "schedule"

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from aether.cli.common import console, in_transaction, print_json, run_with_db, text
+from aether.config import get_settings
 from aether.db import AsyncConnection, Database
 from aether.errors import NotFound, ValidationFailed, invalid
 from aether.podcasts import shows
@@ -143,7 +144,7 @@ def set_bible(
             patch = ShowPatch.model_validate(changes).model_dump(exclude_unset=True)
         except ValidationError as exc:
             raise invalid(exc) from None
-        return await shows.update_show(conn, show["user_id"], show["id"], patch)
+        return await shows.update_show(conn, show["user_id"], show["id"], patch, settings=get_settings())
 
     updated = _json(in_transaction(change, actor=cli_actor()))
     if as_json:

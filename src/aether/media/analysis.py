@@ -1,4 +1,5 @@
-"""Measurements of speech: the median fundamental frequency (pitch) of the voiced parts."""
+"""Measurements of speech: the median fundamental frequency (pitch) of the voiced parts, and the spectral
+centroid (brightness) of the active parts."""
 
 from __future__ import annotations
 
@@ -40,3 +41,23 @@ def median_pitch_hz(
     shift = 0.5 * (left - right) / np.where(np.abs(left - 2 * mid + right) < 1e-12, 1e-12, left - 2 * mid + right)
     exact = lags + np.clip(shift, -0.5, 0.5)
     return float(np.median(ANALYSIS_RATE / exact[voiced]))
+
+
+def spectral_centroid_hz(x: NDArray[np.floating], rate: int = SAMPLE_RATE) -> float:
+    """Median over active 40 ms frames (within 30 dB of the loudest) of the power-weighted mean frequency,
+    50 Hz to 8 kHz; 0 if silent."""
+    data = np.asarray(x, dtype=np.float64)
+    frame = round(0.04 * rate)
+    if data.size < frame:
+        return 0.0
+    starts = np.arange(0, data.size - frame + 1, frame // 2)
+    frames = data[starts[:, None] + np.arange(frame)] * np.hanning(frame)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(frame, 1.0 / rate)
+    band = (freqs >= 50) & (freqs <= 8000)
+    power, freqs = power[:, band], freqs[band]
+    energy = power.sum(axis=1)
+    active = energy > energy.max() * 1e-3
+    if not active.any():
+        return 0.0
+    return float(np.median((power[active] @ freqs) / energy[active]))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -145,13 +146,43 @@ def wav_bytes(x: NDArray[np.floating], rate: int = SAMPLE_RATE) -> bytes:
 
 
 def read_wav(data: bytes) -> tuple[Samples, int]:
-    """A 16-bit PCM WAV as mono float32 (channels averaged) and its rate."""
-    with wave.open(io.BytesIO(data), "rb") as handle:
-        if handle.getsampwidth() != 2:
-            raise ValueError("only 16-bit PCM WAV is supported")
-        channels, rate = handle.getnchannels(), handle.getframerate()
-        raw = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
-    x = raw.astype(np.float32) / 32768.0
-    if channels > 1:
-        x = x.reshape(-1, channels).mean(axis=1).astype(np.float32)
-    return x, rate
+    """A PCM WAV (16-bit integer or 32-bit float) as mono float32 (channels averaged) and its rate.
+
+    A streamed WAV whose header gives a placeholder length (0xFFFFFFFF, as speech APIs send) is read to
+    its end. Anything else raises ValueError."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a WAV file (no RIFF/WAVE header)")
+    pos, fmt = 12, None
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = data[pos + 8 : pos + 8 + size]
+        if kind == b"fmt " and len(body) >= 16:
+            code = int.from_bytes(body[0:2], "little")  # 1 = PCM, 3 = float
+            if code == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's code
+                code = int.from_bytes(body[24:26], "little")
+            fmt = (
+                code,
+                int.from_bytes(body[2:4], "little"),
+                int.from_bytes(body[4:8], "little"),
+                int.from_bytes(body[14:16], "little"),
+            )
+        elif kind == b"data":
+            if fmt is None:
+                raise ValueError("WAV data before its fmt chunk")
+            code, channels, rate, bits = fmt
+            if channels < 1 or rate < 1000:
+                raise ValueError(f"WAV with {channels} channels at {rate} Hz")
+            dtype: np.dtype[Any]
+            if code == 1 and bits == 16:
+                width, dtype, scale = 2, np.dtype("<i2"), 32768.0
+            elif code == 3 and bits == 32:
+                width, dtype, scale = 4, np.dtype("<f4"), 1.0
+            else:
+                raise ValueError(f"only 16-bit PCM or 32-bit float WAV is supported (format {code}, {bits} bits)")
+            usable = len(body) - len(body) % (width * channels)
+            x = np.frombuffer(body[:usable], dtype=dtype).astype(np.float32) / scale
+            if channels > 1:
+                x = x.reshape(-1, channels).mean(axis=1)
+            return np.asarray(x, dtype=np.float32), rate
+        pos += 8 + size + (size & 1)
+    raise ValueError("WAV without a data chunk")

@@ -58,6 +58,7 @@ async def ensure_demo_content(db: Database, settings: Settings) -> str | None:
             },
             base_url=base,
             explicit_slug=DEMO_SLUG,
+            settings=settings,
         )
         body = EpisodeIn(
             topic=DEMO_TOPIC,

@@ -18,11 +18,11 @@ from aether.orchestrator import get_workflow_state, start_workflow
 from aether.podcasts import media_info, shows, workflow
 from aether.podcasts.models import EpisodeIn
 from aether.podcasts.plan import prepare_start
+from aether.podcasts.voices import DEFAULT_HOSTS, check_cast_language
 
 Q = load_queries(__file__, "episodes.sql")
 
 WORKFLOW = workflow.NAME
-DEFAULT_HOSTS = ("Alex", "Sam")
 MEDIA_KINDS = ("audio", "video", "cover", "transcript", "chapters")
 # asset types (assets.type) and output keys that name each kind of media
 _ASSET_TYPES = {
@@ -90,6 +90,8 @@ async def start_episode(
     show = await shows.own_show(conn, user_id, show_id)
     episode_id = uuid.uuid4()
     params = episode_params(body, preferences, show)
+    if settings is not None:  # the hosts and language this episode will have: their voices must speak it
+        check_cast_language(settings, params["language"], params["cast"])
     params.update({"show_id": show["id"], "show_slug": show["slug"], "episode_id": str(episode_id)})
     if not params["sources"] and not params["urls"] and not topic_ids:
         raise ValidationFailed(

@@ -9,10 +9,12 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from aether.config import Settings
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
 from aether.podcasts.models import VoiceIn
 from aether.podcasts.targets import parse_targets
+from aether.podcasts.voices import check_cast_language
 
 Q = load_queries(__file__, "shows.sql")
 
@@ -91,10 +93,18 @@ def show_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 
 async def create_show(
-    conn: AsyncConnection, user_id: int, fields: dict[str, Any], *, base_url: str, explicit_slug: str | None
+    conn: AsyncConnection,
+    user_id: int,
+    fields: dict[str, Any],
+    *,
+    base_url: str,
+    explicit_slug: str | None,
+    settings: Settings,
 ) -> dict[str, Any]:
-    """Insert a show; a slug made from the title gets -2, -3 ... when taken; a chosen slug that is taken is 409."""
+    """Insert a show; a slug made from the title gets -2, -3 ... when taken; a chosen slug that is taken is 409.
+    Its hosts' voices and the writer must speak its language (aether.podcasts.voices)."""
     check_schedule(fields)
+    check_cast_language(settings, fields.get("language") or "en", stored_hosts(fields.get("hosts")))
     candidates = [explicit_slug] if explicit_slug else _slug_candidates(slugify(fields["title"]))
     for slug in candidates:
         params = {
@@ -140,12 +150,17 @@ def check_schedule(show: dict[str, Any]) -> None:
         )
 
 
-async def update_show(conn: AsyncConnection, user_id: int, show_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def update_show(
+    conn: AsyncConnection, user_id: int, show_id: int, changes: dict[str, Any], *, settings: Settings
+) -> dict[str, Any]:
+    """Change a show; when the change touches its language or hosts, the language gate runs again."""
     current = await own_show(conn, user_id, show_id, for_update=True)
     merged = {**current, **changes}
     if not merged.get("title"):
         raise ValidationFailed("title must not be empty", field="title")
     check_schedule(merged)
+    if "language" in changes or "hosts" in changes:
+        check_cast_language(settings, merged.get("language") or "en", stored_hosts(merged.get("hosts")))
     merged["hosts"] = Jsonb(stored_hosts(merged.get("hosts")))
     merged["pronunciations"] = Jsonb(merged.get("pronunciations") or [])
     merged["sources"] = Jsonb(merged.get("sources") or [])

@@ -3,7 +3,8 @@
 * `POST {base_url}/chat/completions` with `model`, `messages`, `temperature` and, for structured output,
   `response_format` (`json_schema` with the schema, or `json_object`, per AETHER_LLM_JSON_MODE).
 * Time-out per request; 429, 5xx, time-outs and connection errors are retried with exponential back-off
-  (honouring `Retry-After` up to 30 s); other 4xx fail at once with the server's message.
+  (honouring `Retry-After` up to 30 s); other 4xx fail at once with the server's message (the policy of
+  `aether.providers.retry`, shared with the speech API).
 * `chat_json` parses and validates the reply; on invalid output it asks once more, quoting the error
   (the repair retry), then gives up with LLMInvalidOutput.
 * Token usage of every call is summed and returned. The API key is sent as a bearer token and never
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -25,12 +25,11 @@ from pydantic import SecretStr
 
 from aether.config import Settings
 from aether.errors import ConfigError, LLMError, LLMInvalidOutput
+from aether.providers.retry import RetryPolicy, asend
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 30.0
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
 
 
@@ -114,6 +113,9 @@ class LLMClient:
             headers["Authorization"] = f"Bearer {api_key.get_secret_value()}"
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), headers=headers, trust_env=False)
         self.timeout = timeout
+        self.retry = RetryPolicy(
+            f"LLM API at {self.base_url}", LLMError, timeout, max_retries=max_retries, backoff_base=backoff_base
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient:
@@ -153,29 +155,7 @@ class LLMClient:
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         url = f"{self.base_url}/chat/completions"
-        attempt = 0
-        while True:
-            try:
-                response = await self.client.post(url, json=body)
-            except httpx.TimeoutException:
-                failure = f"timed out after {self.timeout:g} s"
-                retry_after = None
-            except httpx.TransportError as exc:
-                failure = f"connection failed: {type(exc).__name__}"
-                retry_after = None
-            else:
-                if response.status_code < 400:
-                    return self._result(response)
-                failure = f"HTTP {response.status_code}: {_error_message(response)}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise LLMError(f"LLM API at {self.base_url} refused the request: {failure}")
-                retry_after = _retry_after(response)
-            if attempt >= self.max_retries:
-                raise LLMError(f"LLM API at {self.base_url} failed after {attempt + 1} attempts: {failure}")
-            delay = retry_after if retry_after is not None else self.backoff_base * (2**attempt)
-            log.warning("LLM request failed (%s); retry %d in %.2f s", failure, attempt + 1, delay)
-            await asyncio.sleep(delay)
-            attempt += 1
+        return self._result(await asend(self.retry, lambda: self.client.post(url, json=body)))
 
     def _result(self, response: httpx.Response) -> ChatResult:
         try:
@@ -262,24 +242,3 @@ def _describe(exc: ValueError) -> str:
             parts.append(f"{where}: {error['msg']}")
         return "; ".join(parts)
     return str(exc)[:500]
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return (response.text or response.reason_phrase or "error").strip()[:300]
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])[:300]
-    if isinstance(error, str):
-        return error[:300]
-    return (response.reason_phrase or "error")[:300]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-    except ValueError:
-        return None

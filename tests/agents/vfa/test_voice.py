@@ -146,3 +146,24 @@ def test_handlers_are_registered() -> None:
         ("video.render", "video"),
     ):
         assert handlers[task_type].agent == agent
+
+
+def test_the_casts_voices_decide_the_render(settings: Settings, tmp_path: Path) -> None:
+    """The show bible's voices (payload `speech.cast`) are matched to the script's hosts by name; a change of voice
+    is a new render key; a missing Piper model is refused naming the host's field."""
+    script = short_script()
+    names = [h["name"] for h in script["hosts"]]
+    plain = vfa.plan(settings, {"script": script})
+    cast = [{"name": n, "persona": "", "voice": None} for n in reversed(names)]
+    assert vfa.plan(settings, {"script": script, "speech": {"cast": cast}}).render_key == plain.render_key
+    cast[0]["voice"] = {"engine": "piper", "model": None, "voice": None, "pitch": 1.3, "tempo": 1.0, "volume_db": 0}
+    job = vfa.plan(settings, {"script": script, "speech": {"cast": cast}})
+    assert job.voices[1].pitch == 1.3 and job.voices[0] == plain.voices[0]  # cast[0] is the script's 2nd host
+    assert job.render_key != plain.render_key
+    cast[0]["voice"] = {"engine": "piper", "model": str(tmp_path / "gone.onnx")}
+    with pytest.raises(ValidationFailed) as info:
+        vfa.plan(settings, {"script": script, "speech": {"cast": cast}})
+    assert info.value.field == "hosts[1].voice.model"
+    with pytest.raises(ValidationFailed) as info:
+        vfa.plan(settings, {"script": script, "speech": {"cast": "Ada"}})
+    assert info.value.field == "cast"

@@ -151,3 +151,16 @@ async def test_the_show_bible_through_the_api(client: httpx.Client, db: Database
         assert r.status_code == 422, (body, r.text)
         assert r.json()["error"]["field"] == field, (body, r.json())
     assert await db.fetch_one("SELECT * FROM shows WHERE id = %s", (show["id"],)) == before
+
+
+def test_the_offline_writer_refuses_a_language_it_cannot_write(client: httpx.Client) -> None:
+    """No LLM configured: the offline writer writes English only, so a Norwegian show is a 422 at once
+    (not English audio later); English variants are fine."""
+    auth = register(client)
+    r = client.post("/v1/shows", json={"title": "Nyheter", "language": "nb"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "language"
+    assert "the offline writer writes en only" in r.json()["error"]["message"]
+    assert "AETHER_LLM_BASE_URL" in r.json()["error"]["message"]
+    show = create_show(client, auth, language="en-GB")
+    r = client.patch(f"/v1/shows/{show['id']}", json={"language": "de"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "language"

@@ -73,6 +73,16 @@ class ScriptResult:
         }
 
 
+# The languages the offline writer has its fixed phrases in (aether.agents.pswa.offline refuses others);
+# an LLM writer writes any language.
+OFFLINE_LANGUAGES = frozenset({"en"})
+
+
+def writer_languages(settings: Settings) -> frozenset[str] | None:
+    """The primary language subtags the configured writer can write; None = any (an LLM)."""
+    return None if choose_writer(settings) == "llm" else OFFLINE_LANGUAGES
+
+
 def choose_writer(settings: Settings, override: str | None = None) -> str:
     writer = override or settings.script_writer
     if writer == "auto":

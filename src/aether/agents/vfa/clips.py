@@ -2,8 +2,8 @@
 sound, so that a re-render speaks only the lines that changed.
 
 A line's fingerprint is the SHA-256 of the text as the voice says it (after the show's lexicon and the
-spelling-out of numbers, aether.text.speech) and the voice's settings (model, pitch, tempo, volume,
-noise). The transcript keeps the written text; only the speech
+spelling-out of numbers, aether.text.speech) and the voice's settings (engine, model, pitch, tempo,
+volume, timbre: `VoiceSettings.fingerprint()`). The transcript keeps the written text; only the speech
 changes. A clip is stored as 16-bit WAV under `clips/<fp[:2]>/<fp>.wav`; a freshly synthesized line is
 rounded to 16 bits too, so a line sounds the same whether it was spoken now or taken from the cache.
 """
@@ -11,7 +11,6 @@ rounded to 16 bits too, so a line sounds the same whether it was spoken now or t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -24,9 +23,7 @@ CLIP_VERSION = "clip-1"  # bump when synthesis changes how a line sounds
 
 def fingerprint(spoken: str, voice: VoiceSettings) -> str:
     """The key of one line: its spoken text and its voice."""
-    model = voice.model.stat()
-    identity = json.dumps(voice.as_dict() | {"model_bytes": model.st_size}, sort_keys=True)
-    return hashlib.sha256(f"{CLIP_VERSION}\n{identity}\n{spoken}".encode()).hexdigest()
+    return hashlib.sha256(f"{CLIP_VERSION}\n{voice.fingerprint()}\n{spoken}".encode()).hexdigest()
 
 
 def clip_key(fp: str) -> str:

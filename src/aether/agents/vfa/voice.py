@@ -41,7 +41,7 @@ from aether.media.audio import read_wav
 from aether.media.music import MusicParts, render_music
 from aether.media.script import Script, parse_script
 from aether.media.tags import tag_cover
-from aether.providers.tts import VoiceSettings, default_threads, host_voices
+from aether.providers.tts import VoiceSettings, default_threads, script_voices
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, Render, RunCpu, render_once
 
@@ -76,7 +76,7 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
     speech = _speech(payload.get("speech"))
     music = _music_ref(settings, False if speech.get("music") is False else payload.get("music"), script)
     lexicon = _lexicon(speech.get("pronunciations"))
-    voices = host_voices(settings, len(script.hosts))
+    voices = script_voices(settings, speech.get("cast"), [h.name for h in script.hosts])
     loudness = speech.get("loudness_lufs")
     options = AudioOptions(
         loudness_lufs=float(loudness) if loudness is not None else settings.audio_loudness_lufs,
@@ -88,7 +88,7 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
     key_source = {
         "engine": ENGINE_VERSION,
         "script": script.fingerprint(),
-        "voices": [v.as_dict() | {"model_bytes": v.model.stat().st_size} for v in voices],
+        "voices": [v.fingerprint() for v in voices],
         "music": music,
         "lexicon": lexicon,
         "cover": cover_uri,
@@ -188,8 +188,8 @@ def render_and_store(settings: Settings, job: VoiceJob, progress: Progress | Non
         }
         audio_facts = common | {
             "duration_s": round(result.duration_s, 3),
-            "provider": "piper",
-            "model": sorted({v.model.name for v in job.voices}),
+            "provider": "+".join(sorted({v.engine for v in job.voices})),
+            "model": sorted({v.model_name for v in job.voices}),
             "voice": result.voices[0],
             "voices": result.voices,
             "sample_rate": 44100,

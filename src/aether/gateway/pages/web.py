@@ -32,7 +32,7 @@ from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
 from aether.media.cover import show_cover_png
 from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
-from aether.podcasts import episodes, scripts, shows, subscribers
+from aether.podcasts import episodes, scripts, shows, subscribers, voices
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.queue import cancel, retry
 from aether.queue.control import TaskFilter, list_tasks
@@ -118,6 +118,7 @@ async def new_show(request: Request, user: OptionalUser, db: DB, settings: AppSe
                 body.model_dump(exclude={"slug"}),
                 base_url=base_url(request, settings),
                 explicit_slug=None,
+                settings=settings,
             )
     except (ValidationError, AetherError) as exc:
         message, field = _error_message(exc)
@@ -150,7 +151,7 @@ async def show_settings_page(slug: str, request: Request, user: OptionalUser, db
         show = await shows.show_by_slug(conn, slug)
     if show is None or show["user_id"] != user.user_id:
         raise NotFound(f"no show {slug} of yours", field="slug")
-    hosts = shows.stored_hosts(show.get("hosts") or list(episodes.DEFAULT_HOSTS))
+    hosts = shows.stored_hosts(show.get("hosts") or list(voices.DEFAULT_HOSTS))
     return render(
         request,
         "show_settings.html",

@@ -20,7 +20,9 @@ async def create(body: ShowIn, user: CurrentUser, db: DB, request: Request, sett
     base = base_url(request, settings)
     fields = body.model_dump(exclude={"slug"})
     async with db.transaction() as conn:
-        row = await shows.create_show(conn, user.user_id, fields, base_url=base, explicit_slug=body.slug)
+        row = await shows.create_show(
+            conn, user.user_id, fields, base_url=base, explicit_slug=body.slug, settings=settings
+        )
     request.app.state.feed_cache.forget(row["slug"])
     return {"show": shows.show_json(row, base)}
 
@@ -67,7 +69,7 @@ async def patch_show(
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
     async with db.transaction() as conn:
-        row = await shows.update_show(conn, user.user_id, show_id, changes)
+        row = await shows.update_show(conn, user.user_id, show_id, changes, settings=settings)
     request.app.state.feed_cache.forget(row["slug"])
     return {"show": shows.show_json(row, base_url(request, settings))}
 
