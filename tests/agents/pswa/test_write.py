@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from aether.agents.pswa import offline as pswa_offline
 from aether.agents.pswa import write as pswa
 from aether.agents.pswa.script import Script, ScriptRequest
-from aether.agents.pswa.validate import check
+from aether.agents.pswa.validate import check, dependent
 from aether.agents.sca import snippets as sca
 from aether.agents.tda import discover as tda
 from aether.config import Settings
@@ -87,7 +87,7 @@ async def test_the_offline_writer_meets_the_word_budget_within_15_percent(
     assert script.word_count == words
     assert script.target_words == minutes * 150
     assert abs(words - script.target_words) <= 0.15 * script.target_words, (words, script.target_words)
-    assert script.notes == [] or minutes == 1  # one minute may leave topics out, and says so
+    assert script.notes == [] or minutes <= 2  # a short episode may leave topics out (framing takes words), and says so
 
 
 async def test_same_inputs_give_the_same_script_and_hosts_change_it(
@@ -136,17 +136,25 @@ async def test_the_sqlite_cache_backend(
     assert count is not None and count["n"] == 0
 
 
+QUESTIONS = ("What happened with {}?", "Tell us about {}.", "What about {}?", "What's new on {}?", "Any news on {}?")
+
+
 def _llm_script(body: dict[str, Any], speaker: str | None = None) -> str:
-    """What a well-behaved model would answer: built from the request it got."""
+    """What a well-behaved model would answer: built from the request it got, the hosts taking turns, each
+    story's first line a question of its own, sentences that lean on the one before left out."""
     hosts = re.findall(r"one of: (.+)\.$", body["messages"][0]["content"])[0].split(", ")
     stories = json.loads(body["messages"][1]["content"])["stories"]
-    segments = [{"kind": "intro", "title": "Welcome", "lines": [{"speaker": hosts[0], "text": "Welcome!"}]}]
-    for story in stories:
-        lines = [
-            {"speaker": speaker or hosts[i % 2], "text": f["text"]} for i, f in enumerate(story["source_sentences"][:3])
-        ]
+    turn = itertools.cycle(hosts)
+
+    def line(text: str) -> dict[str, str]:
+        return {"speaker": speaker or next(turn), "text": text}
+
+    segments = [{"kind": "intro", "title": "Welcome", "lines": [line("Welcome!")]}]
+    for index, story in enumerate(stories):
+        lines = [line(QUESTIONS[index].format(story["headline"].rstrip(".")))]
+        lines += [line(text) for text in [f["text"] for f in story["source_sentences"] if not dependent(f["text"])][:3]]
         segments.append({"kind": "topic", "title": story["headline"], "topic_id": story["topic_id"], "lines": lines})
-    segments.append({"kind": "outro", "title": "Bye", "lines": [{"speaker": hosts[1], "text": "Goodbye!"}]})
+    segments.append({"kind": "outro", "title": "Bye", "lines": [line("Goodbye!")]})
     return json.dumps({"episode_title": "Today's news", "description": "Four stories.", "segments": segments})
 
 

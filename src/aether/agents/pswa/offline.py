@@ -160,7 +160,7 @@ _UNITS = frozenset({"year", "years", "week", "weeks", "day", "days"})
 _NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 _NUMBER = r"(?:\d[\d,.]*%?|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?:-\w+)*)"
 _AMOUNT = re.compile(
-    rf"\b(?:(?:a few|a|about|over|under|some|nearly|almost|more than|less than|up to) )?"
+    rf"(?<![\w-])(?:(?:a few|a|about|over|under|some|nearly|almost|more than|less than|up to) )?"
     rf"{_NUMBER}(?:[ -](?:{_NUMBER}|to|and|or))*(?: [a-z][\w-]*)?",
     re.IGNORECASE,
 )

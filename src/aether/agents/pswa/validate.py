@@ -306,15 +306,17 @@ def _repeats(sentences: list[Spoken], material: Material) -> list[Problem]:
         if not skeleton.replace(_SLOT, "").strip():
             continue
         where = (sentence.segment, sentence.line)
-        first = seen.setdefault(skeleton, where)
-        if first != where:
-            problems.append(
-                Problem(
-                    "repeated_phrase",
-                    *where,
-                    f"the stock phrase {sentence.own!r} repeats segments[{first[0]}].lines[{first[1]}]",
-                )
+        if skeleton not in seen:
+            seen[skeleton] = where
+            continue
+        first = seen[skeleton]
+        problems.append(
+            Problem(
+                "repeated_phrase",
+                *where,
+                f"the stock phrase {sentence.own!r} repeats segments[{first[0]}].lines[{first[1]}]",
             )
+        )
     return problems
 
 
