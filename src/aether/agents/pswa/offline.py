@@ -158,7 +158,7 @@ POOLS = {
 
 _UNITS = frozenset({"year", "years", "week", "weeks", "day", "days"})
 _NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
-_NUMBER = r"(?:\d[\d,.]*%?|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?:-\w+)*)"
+_NUMBER = r"(?:\d[\d,.]*%?|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b(?:-\w+)*)"
 _AMOUNT = re.compile(
     rf"(?<![\w-])(?:(?:a few|a|about|over|under|some|nearly|almost|more than|less than|up to) )?"
     rf"{_NUMBER}(?:[ -](?:{_NUMBER}|to|and|or))*(?: [a-z][\w-]*)?",
@@ -216,12 +216,18 @@ def material(snippet: SnippetIn, used: set[str]) -> Material:
 
 
 def keyphrase(topic: Material) -> str | None:
-    """What the framing question asks about: a keyword of the story the headline does not say already,
-    else the two-word phrase (or word) its source sentences repeat most."""
+    """What the framing question asks about: a keyword of the story that its sources say (as they write it)
+    and its headline does not, else the two-word phrase (or plural word) its source sentences repeat most."""
     headline = {t for t in content_tokens(topic.headline)}
+    said = " ".join(f.text for f in topic.facts)
     for keyword in topic.keywords:
-        if keyword.strip() and not set(content_tokens(keyword)) <= headline:
-            return keyword.strip()
+        phrase = " ".join(keyword.split())
+        if not phrase or set(content_tokens(phrase)) <= headline:
+            continue
+        if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", said):  # as the sources write it
+            return phrase
+        if re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", said):
+            return phrase.lower()
     pairs: Counter[str] = Counter()
     singles: Counter[str] = Counter()
     for fact in topic.facts:

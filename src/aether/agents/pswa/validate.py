@@ -403,7 +403,8 @@ class Measure:
 
 
 def measure(script: Script, request: ScriptRequest) -> Measure:
-    problems = check(script, request, sourced_only=True)
+    """The figures of one script (facts-from-sources checked for the offline writer only, as in `check`)."""
+    problems = check(script, request)
     counts = Counter(p.kind for p in problems)
     speakers = [line.speaker for segment in script.segments for line in segment.lines]
     pairs = max(1, len(speakers) - 1)
