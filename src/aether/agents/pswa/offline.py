@@ -156,6 +156,7 @@ POOLS = {
     "new_source": NEW_SOURCES,
 }
 
+_LONE_WORDS = frozenset({"one", "a one", "zero", "half", "a half", "quarter", "a quarter", "dozen", "a dozen"})
 _UNITS = frozenset({"year", "years", "week", "weeks", "day", "days"})
 _NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 _NUMBER = r"(?:\d[\d,.]*%?|(?:" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b(?:-\w+)*)"
@@ -220,14 +221,17 @@ def keyphrase(topic: Material) -> str | None:
     and its headline does not, else the two-word phrase (or plural word) its source sentences repeat most."""
     headline = {t for t in content_tokens(topic.headline)}
     said = " ".join(f.text for f in topic.facts)
+    found: list[str] = []
     for keyword in topic.keywords:
         phrase = " ".join(keyword.split())
         if not phrase or set(content_tokens(phrase)) <= headline:
             continue
         if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", said):  # as the sources write it
-            return phrase
-        if re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", said):
-            return phrase.lower()
+            found.append(phrase)
+        elif re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", said):
+            found.append(phrase.lower())
+    if found:  # a plural noun phrase ("public libraries") asks best
+        return next((p for p in found if _plural(p.split()[-1].lower())), found[0])
     pairs: Counter[str] = Counter()
     singles: Counter[str] = Counter()
     for fact in topic.facts:
@@ -270,6 +274,8 @@ def reference(text: str) -> str | None:
         if tail in STOPWORDS and tail not in _UNITS and len(found.split()) > 1:
             found = found.rsplit(" ", 1)[0]
         if any(c.isdigit() for c in found) or any(w.lower() in NUMBER_WORDS for w in re.split(r"[ -]", found)):
+            if found.lower() in _LONE_WORDS:
+                continue  # "a large one": a pronoun, not an amount
             if found.split("-")[0].split()[0].lower() in NUMBER_WORDS | {"a", "about", "over", "under", "some"}:
                 found = found[:1].lower() + found[1:]  # "Fifteen-year-old ..." opened its sentence
             return found.rstrip(",.")
