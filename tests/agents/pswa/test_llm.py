@@ -1,5 +1,6 @@
 """The LLM script writer against the local OpenAI-compatible stand-in: the prompt it sends, the reply
-completed and validated as a Script, the repair retry, and what happens when the model will not comply."""
+completed and validated as a Script, the repair retry, the validator's retry for a script that does not
+read as the hosts talking, and what happens when the model will not comply."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 from aether.agents.pswa import llm as pswa_llm
 from aether.agents.pswa.llm import ScriptReply, messages_for, write_llm
 from aether.agents.pswa.script import Script, ScriptRequest
+from aether.agents.pswa.validate import check
 from aether.config import Settings
 from aether.errors import LLMError, LLMInvalidOutput, ProviderError
 from aether.providers.llm import LLMClient
@@ -82,6 +84,26 @@ def test_the_prompt_holds_the_rules_the_hosts_the_budget_and_the_stories(plain_s
     assert first[0] == {"text": stories[0]["facts"][0]["text"], "source_url": stories[0]["facts"][0]["source_url"]}
     assert body["stories"][1]["source_sentences"] == [{"text": "One fact.", "source_url": None}]
     assert body["stories"][2]["source_sentences"] == []
+    assert "No host speaks two lines in a row" in text and "Never use the same stock phrase twice" in text
+    assert "refers to something concrete in the line before it" in text and "No line opens with a pronoun" in text
+    assert "introduces each story with a question" in text and "Speak each host in the manner" in text
+
+
+def test_the_prompt_holds_the_shows_own_intro_outro_and_keyphrases(plain_settings: Settings) -> None:
+    req = ScriptRequest.parse(
+        {
+            "snippets": [snippet(1, facts=2, keywords=["tide mills", "ferries"])],
+            "hosts": ["Ann", "Bo"],
+            "show_title": "Harbor Hour",
+            "intro": "This is {show} with {host}.",
+            "outro": "{host} signing off.",
+        },
+        plain_settings,
+    )
+    system, user = messages_for(req)
+    assert "opens with exactly this line by Ann: 'This is Harbor Hour with Ann.'" in system["content"]
+    assert "ends with exactly this line by Ann: 'Ann signing off.'" in system["content"]
+    assert json.loads(user["content"])["stories"][0]["keyphrases"] == ["tide mills", "ferries"]
 
 
 # ---- a valid reply --------------------------------------------------------------------------------
@@ -245,3 +267,77 @@ async def test_an_api_that_refuses_the_request_is_an_llm_error_without_retries(
     assert not isinstance(caught.value, LLMInvalidOutput)
     assert "refused the request: HTTP 400: This request violates the content policy." in str(caught.value)
     assert len(standin.requests) == 1
+
+
+# ---- the validator's retry ------------------------------------------------------------------------------
+
+
+def _monologue(data: dict[str, Any]) -> None:
+    """Valid JSON and a valid Script, but not a conversation: one host reads a story, with stock phrases."""
+    topic = data["segments"][1]
+    first = topic["lines"][0]["speaker"]
+    for line in topic["lines"]:
+        line["speaker"] = first
+        line["text"] = "Right. " + line["text"]
+
+
+async def test_a_script_that_does_not_read_as_a_conversation_is_sent_back_once_with_its_problems(
+    plain_settings: Settings,
+    standin: OpenAIStandin,  # noqa: F811
+    llm: LLMClient,
+) -> None:
+    standin.replies += [reply_with(_monologue), _llm_script]
+    req = request(plain_settings)
+    script, usage = await write_llm(llm, req)
+    assert usage.calls == 2 and check(script, req, sourced_only=False) == []
+    assert script.notes == ["the model's first script had 7 validator problem(s); it was asked once more"]
+    first, second = standin.requests
+    assert second["messages"][:2] == first["messages"]
+    assert json.loads(second["messages"][2]["content"])["segments"][1]["lines"][1]["text"].startswith("Right. ")
+    asked = second["messages"][3]["content"]
+    assert asked.startswith("Your script does not read as the hosts talking: ")
+    assert "segments[1].lines[1]: Sam speaks two lines in a row" in asked
+    assert "the stock phrase 'Right.' repeats segments[1].lines[0]" in asked and "; and 3 more" in asked
+
+
+async def test_problems_left_after_the_retry_are_repaired_or_noted_not_fatal(
+    plain_settings: Settings,
+    standin: OpenAIStandin,  # noqa: F811
+    llm: LLMClient,
+) -> None:
+    standin.replies += [reply_with(_monologue), reply_with(_monologue)]
+    req = request(plain_settings)
+    script, usage = await write_llm(llm, req)
+    assert usage.calls == 2
+    topic = script.segments[1]
+    assert len(topic.lines) == 1 and topic.lines[0].text.count("Right. ") == 4  # one host's lines made one
+    left = check(script, req, sourced_only=False)  # "Right." still thrice too often; the next story's host
+    assert [(p.kind, p.segment) for p in left] == [("repeated_phrase", 1)] * 3 + [("same_speaker", 2)]
+    assert script.notes[-1].startswith("the validator found 4 problem(s) left: segments[1].lines[0]: the stock")
+    assert script.word_count == script.spoken_words()
+
+
+async def test_an_invalid_first_reply_uses_the_one_retry(
+    plain_settings: Settings,
+    standin: OpenAIStandin,  # noqa: F811
+    llm: LLMClient,
+) -> None:
+    standin.replies += ["not json", reply_with(_monologue), _llm_script]
+    script, usage = await write_llm(llm, request(plain_settings))
+    assert usage.calls == 2 and len(standin.requests) == 2  # no third call for the style problems
+    assert script.notes[0] == "the model's first reply was invalid; the repair retry succeeded"
+    assert script.notes[1].startswith("the validator found ")
+
+
+def test_a_continuation_marked_with_an_ellipsis_may_follow_the_same_host(plain_settings: Settings) -> None:
+    req = request(plain_settings)
+    data = json.loads(_llm_script({"messages": messages_for(req)}))
+    topic = data["segments"][1]["lines"]
+    topic.insert(2, {"speaker": topic[1]["speaker"], "text": "… and that is only the first part."})
+    topic.insert(3, {"speaker": topic[2]["speaker"], "text": "A second line from the same host."})
+    script = pswa_llm._validator(req, "m")(data)
+    assert [(p.kind, p.line) for p in check(script, req, sourced_only=False)] == [("same_speaker", 3)]
+    merged = pswa_llm.merge_turns(script)
+    assert (
+        merged.segments[1].lines[1].text.endswith("and that is only the first part. A second line from the same host.")
+    )

@@ -207,7 +207,7 @@ def test_a_request_overrides_and_normalises(plain_settings: Settings) -> None:
                     "summary": "A summary.",
                     "facts": [{"text": "A fact.", "source_url": "https://a.example/1", "score": 0.9}],
                     "sources": [{"url": "https://a.example/1", "title": "A"}],
-                    "keywords": ["ignored"],
+                    "keywords": ["spaced words", "tides"],
                 }
             ],
             "minutes": 2.5,
@@ -220,9 +220,8 @@ def test_a_request_overrides_and_normalises(plain_settings: Settings) -> None:
     )
     assert request.snippets[0].headline == "Two spaced words"
     assert request.snippets[0].facts[0].text == "A fact."
-    assert (
-        "keywords" not in request.snippets[0].model_dump() and "score" not in request.snippets[0].facts[0].model_dump()
-    )
+    assert request.snippets[0].keywords == ["spaced words", "tides"]  # the offline writer asks about them
+    assert "score" not in request.snippets[0].facts[0].model_dump()
     assert [(h.name, h.persona) for h in request.hosts] == [("Ann", ""), ("Bo", "skeptic")]
     assert request.show_title == "Harbor Hour" and request.language == "en-GB"
     assert request.target_words == round(2.5 * 120) == 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from aether.agents.pswa import offline as pswa_offline
 from aether.agents.pswa import write as pswa
 from aether.agents.pswa.script import Script, ScriptRequest
+from aether.agents.pswa.validate import check, dependent
 from aether.agents.sca import snippets as sca
 from aether.agents.tda import discover as tda
 from aether.config import Settings
@@ -46,38 +48,6 @@ def request(settings: Settings, snippets: list[dict[str, Any]], **extra: Any) ->
     return ScriptRequest.parse({"snippets": snippets, **extra}, settings)
 
 
-def _alternation(values: set[str]) -> str:
-    return "(?:" + "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)) + ")"
-
-
-def _frame_patterns(script: Script, headlines: list[str]) -> list[re.Pattern[str]]:
-    """The writer's own phrases, with their placeholders standing for the known names and headlines only."""
-    heads = _alternation({h.rstrip(".!?") for h in headlines})
-    fill = {
-        "show": _alternation({script.show_title}),
-        "host": _alternation({h.name for h in script.hosts}),
-        "cohost": _alternation({h.name for h in script.hosts}),
-        "count": r"(?:one story|(?:two|three|four|five) stories)",
-        "headline": heads,
-        "headlines": rf"(?:{heads}; )+and {heads}",
-    }
-    patterns = []
-    for template in pswa_offline.FRAME_TEMPLATES:
-        regex = re.escape(template)
-        for name, value in fill.items():
-            regex = regex.replace(re.escape("{" + name + "}"), value)
-        patterns.append(re.compile(regex + r"[.!?]?"))
-    return patterns
-
-
-def _prefix_pattern(sources: set[str]) -> re.Pattern[str]:
-    options = []
-    for prefix in pswa_offline.FACT_PREFIXES:
-        regex = re.escape(prefix).replace(re.escape("{source}"), _alternation(sources) if sources else "(?!)")
-        options.append(regex)
-    return re.compile("^(?:" + "|".join(sorted(options, key=len, reverse=True)) + ")")
-
-
 async def _source_sentences(adb: Database) -> dict[str, set[str]]:
     rows = await adb.fetch_all("SELECT url, text FROM feed_items")
     return {r["url"]: set(split_sentences(r["text"])) for r in rows}
@@ -86,25 +56,24 @@ async def _source_sentences(adb: Database) -> dict[str, set[str]]:
 async def test_every_fact_in_an_offline_script_traces_to_a_source_sentence(
     adb: Database, fast_settings: Settings, snippets: list[dict[str, Any]]
 ) -> None:
-    result = await pswa.write_script(adb, fast_settings, request(fast_settings, snippets, minutes=3))
+    req = request(fast_settings, snippets, minutes=3)
+    result = await pswa.write_script(adb, fast_settings, req)
     script = Script.model_validate(result.script)
     assert result.writer == "offline" and not result.cache_hit
+    assert check(script, req) == []  # conversation, openers, stock phrases and sources: the one validator
     sources = await _source_sentences(adb)
-    frames = _frame_patterns(script, [s["headline"] for s in snippets])
-    names = {f["publication"] for s in snippets for f in s["facts"] if f.get("publication")}
-    prefix = _prefix_pattern(names)
     fact_lines = 0
     for segment in script.segments:
         for line in segment.lines:
-            if not line.sources:
-                assert any(p.fullmatch(line.text) for p in frames), f"unsourced line states something: {line.text!r}"
+            said = sorted((s for url in line.sources for s in sources[url] if s in line.text), key=line.text.index)
+            if not line.sources:  # the hosts' own words: the validator checks that they add no facts
                 continue
             fact_lines += 1
-            remainder = prefix.sub("", line.text, count=1)
-            assert any(remainder in sources[url] for url in line.sources), (line.text, line.sources)
+            assert said and line.text.endswith(said[-1]), (line.text, line.sources)
     assert fact_lines >= 10
     assert [s.kind for s in script.segments] == ["intro", "topic", "topic", "topic", "topic", "outro"]
-    assert len({line.speaker for seg in script.segments for line in seg.lines}) == 2  # back-and-forth
+    speakers = [line.speaker for seg in script.segments for line in seg.lines]
+    assert all(a != b for a, b in itertools.pairwise(speakers))  # back-and-forth
     assert {s.url for s in script.sources} <= set(sources)
 
 
@@ -118,7 +87,7 @@ async def test_the_offline_writer_meets_the_word_budget_within_15_percent(
     assert script.word_count == words
     assert script.target_words == minutes * 150
     assert abs(words - script.target_words) <= 0.15 * script.target_words, (words, script.target_words)
-    assert script.notes == [] or minutes == 1  # one minute may leave topics out, and says so
+    assert script.notes == [] or minutes <= 2  # a short episode may leave topics out (framing takes words), and says so
 
 
 async def test_same_inputs_give_the_same_script_and_hosts_change_it(
@@ -167,17 +136,25 @@ async def test_the_sqlite_cache_backend(
     assert count is not None and count["n"] == 0
 
 
+QUESTIONS = ("What happened with {}?", "Tell us about {}.", "What about {}?", "What's new on {}?", "Any news on {}?")
+
+
 def _llm_script(body: dict[str, Any], speaker: str | None = None) -> str:
-    """What a well-behaved model would answer: built from the request it got."""
+    """What a well-behaved model would answer: built from the request it got, the hosts taking turns, each
+    story's first line a question of its own, sentences that lean on the one before left out."""
     hosts = re.findall(r"one of: (.+)\.$", body["messages"][0]["content"])[0].split(", ")
     stories = json.loads(body["messages"][1]["content"])["stories"]
-    segments = [{"kind": "intro", "title": "Welcome", "lines": [{"speaker": hosts[0], "text": "Welcome!"}]}]
-    for story in stories:
-        lines = [
-            {"speaker": speaker or hosts[i % 2], "text": f["text"]} for i, f in enumerate(story["source_sentences"][:3])
-        ]
+    turn = itertools.cycle(hosts)
+
+    def line(text: str) -> dict[str, str]:
+        return {"speaker": speaker or next(turn), "text": text}
+
+    segments = [{"kind": "intro", "title": "Welcome", "lines": [line("Welcome!")]}]
+    for index, story in enumerate(stories):
+        lines = [line(QUESTIONS[index].format(story["headline"].rstrip(".")))]
+        lines += [line(text) for text in [f["text"] for f in story["source_sentences"] if not dependent(f["text"])][:3]]
         segments.append({"kind": "topic", "title": story["headline"], "topic_id": story["topic_id"], "lines": lines})
-    segments.append({"kind": "outro", "title": "Bye", "lines": [{"speaker": hosts[1], "text": "Goodbye!"}]})
+    segments.append({"kind": "outro", "title": "Bye", "lines": [line("Goodbye!")]})
     return json.dumps({"episode_title": "Today's news", "description": "Four stories.", "segments": segments})
 
 

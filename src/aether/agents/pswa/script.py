@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import hashlib
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -13,6 +14,7 @@ from aether.text import count_words
 MAX_SNIPPETS = 20
 MIN_MINUTES = 1.0
 MAX_MINUTES = 120.0
+MAX_FRAME_CHARS = 1000
 
 
 class Host(BaseModel):
@@ -112,6 +114,9 @@ class SnippetIn(BaseModel):
     summary: str = Field("", max_length=5000)
     facts: list[FactIn] = Field(default_factory=list, max_length=500)
     sources: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
+    keywords: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=50, description="The story's keyphrases (as sca.snippets gives them)"
+    )
 
     @field_validator("headline")
     @classmethod
@@ -123,7 +128,8 @@ class SnippetIn(BaseModel):
 
 
 class ScriptRequest(BaseModel):
-    """What a writer gets: snippets, a length, hosts, show title and language (all validated)."""
+    """What a writer gets: snippets, a length, hosts, show title and language (all validated), and the
+    show's own opening and closing lines when it has them (`{show}` and `{host}` in them are filled in)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -133,6 +139,15 @@ class ScriptRequest(BaseModel):
     show_title: str = Field(min_length=1, max_length=200)
     language: str = Field(min_length=2, max_length=16)
     words_per_minute: int = Field(ge=60, le=300)
+    intro: str | None = Field(None, min_length=1, max_length=MAX_FRAME_CHARS)
+    outro: str | None = Field(None, min_length=1, max_length=MAX_FRAME_CHARS)
+
+    @field_validator("intro", "outro", mode="before")
+    @classmethod
+    def _frame_line(cls, value: object) -> object:
+        if isinstance(value, str):
+            return " ".join(value.split()) or None  # blank means the writer's own line
+        return value
 
     @model_validator(mode="after")
     def _unique_hosts(self) -> ScriptRequest:
@@ -145,6 +160,19 @@ class ScriptRequest(BaseModel):
     def target_words(self) -> int:
         return round(self.minutes * self.words_per_minute)
 
+    @property
+    def seed(self) -> int:
+        """A number fixed by the whole request: the writers' seeded choices depend on nothing else."""
+        digest = hashlib.sha256(self.model_dump_json().encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def frame_line(self, which: Literal["intro", "outro"]) -> str | None:
+        """The show's own intro or outro with `{show}` and `{host}` (the first host) filled in, or None."""
+        text = self.intro if which == "intro" else self.outro
+        if text is None:
+            return None
+        return text.replace("{show}", self.show_title).replace("{host}", self.hosts[0].name)
+
     @classmethod
     def parse(cls, payload: dict[str, Any], settings: Settings) -> ScriptRequest:
         """Validate a task payload / CLI input; ValidationFailed names the field and the rule."""
@@ -154,7 +182,7 @@ class ScriptRequest(BaseModel):
         if hosts is None:
             hosts = settings.script_hosts
         elif isinstance(hosts, list):
-            hosts = [{"name": h} if isinstance(h, str) else h for h in hosts]
+            hosts = [_host(h) for h in hosts]
         data = {
             "snippets": payload.get("snippets"),
             "minutes": payload.get("minutes", 5),
@@ -162,8 +190,19 @@ class ScriptRequest(BaseModel):
             "show_title": payload.get("show_title") or settings.script_show_title,
             "language": payload.get("language") or settings.script_language,
             "words_per_minute": settings.script_words_per_minute,
+            "intro": payload.get("intro"),
+            "outro": payload.get("outro"),
         }
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             raise invalid(exc) from None
+
+
+def _host(value: object) -> object:
+    """A host as a request may give it: a name, or the show bible's object (its `voice` is not the writer's)."""
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "voice"}
+    return value
