@@ -57,7 +57,9 @@ DEFINITION = WorkflowDefinition(
             inputs={
                 "snippets": "$steps.snippets.snippets",
                 "minutes": "$params.episode_minutes",
-                "hosts": "$params.hosts",
+                "hosts": "$params.cast",
+                "intro": "$params.intro",
+                "outro": "$params.outro",
                 "language": "$params.language",
                 "show_title": "$params.show_title",
             },

@@ -80,6 +80,11 @@ async def run_demo(
             "urls": [],
             "show_title": settings.script_show_title,
             "hosts": [h["name"] for h in settings.script_hosts],
+            "cast": [
+                {"name": h["name"], "persona": h.get("persona", ""), "voice": None} for h in settings.script_hosts
+            ],
+            "intro": None,
+            "outro": None,
             "language": settings.script_language,
             "episode_minutes": minutes,
             "video": video,
