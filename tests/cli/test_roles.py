@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.gateway.conftest import free_port
-from tests.support import answers, run_aether, start_aether, wait_for
+from tests.support import answers, free_port, run_aether, start_aether, wait_for
 
 
 def test_api_serves_on_the_given_port(cli_env: dict[str, str]) -> None:

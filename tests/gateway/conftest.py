@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,13 +21,7 @@ from aether.config import Settings
 from aether.db.pool import Database
 from aether.gateway.app import create_app
 from aether.run.hooks import HOOKS
-from tests.support import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port, wait_for
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.gateway.conftest import free_port
+from tests.support import free_port
 
 
 class Inbox:

@@ -13,9 +13,8 @@ import pytest
 
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import Database
-from tests.gateway.conftest import free_port
 from tests.queue.helpers import until
-from tests.support import answers, start_aether, wait_for
+from tests.support import answers, free_port, start_aether, wait_for
 
 
 @pytest.mark.slow

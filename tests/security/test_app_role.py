@@ -25,8 +25,7 @@ from aether.db.pool import Connection, Database, connect, connect_async
 from aether.errors import ConfigError
 from aether.queue.enqueue import NewTask, enqueue_sync
 from aether.security.roles import APP_ROLE, owner_settings, service_settings
-from tests.gateway.conftest import free_port
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = "tests.security.app_role_handlers"

@@ -97,7 +97,7 @@ async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[In
 
 
 async def test_unreachable_smtp_writes_nothing(settings: Settings, db: Database) -> None:
-    from tests.gateway.conftest import free_port
+    from tests.support import free_port
 
     gw, thread = start_gateway(settings.model_copy(update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{free_port()}")}))
     try:

@@ -118,6 +118,14 @@ class SnippetIn(BaseModel):
         default_factory=list, max_length=50, description="The story's keyphrases (as sca.snippets gives them)"
     )
 
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _phrases(cls, value: Any) -> Any:
+        """Topics keep keywords as [phrase, weight] pairs (aether.agents.tda); the phrase is what counts."""
+        if isinstance(value, list):
+            return [k[0] if isinstance(k, list | tuple) and k and isinstance(k[0], str) else k for k in value]
+        return value
+
     @field_validator("headline")
     @classmethod
     def _headline(cls, value: str) -> str:
