@@ -6,8 +6,9 @@ import uuid
 
 import httpx
 
+from aether.config import Settings
 from aether.db.pool import Database
-from tests.gateway.conftest import create_show, register
+from tests.gateway.conftest import create_show, register, start_gateway
 
 
 async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
@@ -151,3 +152,46 @@ async def test_the_show_bible_through_the_api(client: httpx.Client, db: Database
         assert r.status_code == 422, (body, r.text)
         assert r.json()["error"]["field"] == field, (body, r.json())
     assert await db.fetch_one("SELECT * FROM shows WHERE id = %s", (show["id"],)) == before
+
+
+PRIVATE_SPELLINGS = (
+    "http://127.0.0.1:8000/feed.xml",
+    "http://0x7f000001/feed.xml",
+    "http://2130706433/feed.xml",
+    "http://[::1]/feed.xml",
+    "http://[::ffff:127.0.0.1]/feed.xml",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.8/feed.xml",
+    "http://localhost:9/feed.xml",
+)
+
+
+async def test_sources_at_private_addresses_are_422_naming_the_field(settings: Settings, db: Database) -> None:
+    """With default settings (AETHER_FETCH_ALLOW_PRIVATE off) a show's sources and an episode's sources
+    must be public: create, update and episode requests are refused, and nothing is stored."""
+    gw, thread = start_gateway(settings.model_copy(update={"fetch_allow_private": False}))
+    try:
+        with gw.client() as client:
+            auth = register(client)
+            ok = ["https://feeds.example.org/tests.xml", "https://samples.aether.invalid/feed.xml"]
+            show = create_show(client, auth, sources=ok)  # names that do not resolve now are accepted
+            for url in PRIVATE_SPELLINGS:
+                r = client.post("/v1/shows", json={"title": "Leaky", "sources": [ok[0], url]}, headers=auth["headers"])
+                assert r.status_code == 422, (url, r.text)
+                error = r.json()["error"]
+                assert error["field"] == "sources[1]" and error["message"].startswith("sources[1]: "), error
+                r = client.patch(f"/v1/shows/{show['id']}", json={"sources": [url]}, headers=auth["headers"])
+                assert r.status_code == 422 and r.json()["error"]["field"] == "sources[0]", (url, r.text)
+                r = client.post(
+                    f"/v1/shows/{show['id']}/episodes",
+                    json={"topic": "what the metadata service says", "sources": [url]},
+                    headers={**auth["headers"], "X-Idempotency-Key": uuid.uuid4().hex},
+                )
+                assert r.status_code == 422 and r.json()["error"]["field"] == "sources[0]", (url, r.text)
+            r = client.get(f"/v1/shows/{show['id']}", headers=auth["headers"])
+            assert r.json()["show"]["sources"] == ok
+    finally:
+        gw.server.should_exit = True
+        thread.join(timeout=30)
+    assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 1  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 0  # type: ignore[index]

@@ -11,6 +11,7 @@ from aether.errors import ValidationFailed
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
 from aether.podcasts import shows
 from aether.podcasts.models import ShowIn, ShowPatch
+from aether.providers import netguard
 
 router = APIRouter(prefix="/v1/shows", tags=["shows"])
 
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/v1/shows", tags=["shows"])
 @router.post("", status_code=201, summary="Create a show")
 async def create(body: ShowIn, user: CurrentUser, db: DB, request: Request, settings: AppSettings) -> dict[str, Any]:
     base = base_url(request, settings)
+    await netguard.check_urls(body.sources, field="sources", allow_private=settings.fetch_allow_private)
     fields = body.model_dump(exclude={"slug"})
     async with db.transaction() as conn:
         row = await shows.create_show(conn, user.user_id, fields, base_url=base, explicit_slug=body.slug)
@@ -66,6 +68,7 @@ async def patch_show(
     ):  # fmt: skip
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
+    await netguard.check_urls(changes.get("sources"), field="sources", allow_private=settings.fetch_allow_private)
     async with db.transaction() as conn:
         row = await shows.update_show(conn, user.user_id, show_id, changes)
     request.app.state.feed_cache.forget(row["slug"])
