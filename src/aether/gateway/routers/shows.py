@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from aether import storage
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
-from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
+from aether.gateway.deps import DB, AppSettings, CurrentUser, QueueHooks, base_url
 from aether.podcasts import shows
 from aether.podcasts.models import ShowIn, ShowPatch
 from aether.providers import netguard
@@ -75,10 +76,18 @@ async def patch_show(
     return {"show": shows.show_json(row, base_url(request, settings))}
 
 
-@router.delete("/{show_id}", status_code=204, summary="Delete a show with its episodes and subscribers")
-async def delete(show_id: int, user: CurrentUser, db: DB, request: Request) -> Response:
+@router.delete(
+    "/{show_id}",
+    status_code=204,
+    summary="Delete a show with its episodes and subscribers; its running workflows are cancelled and the "
+    "objects only it used are deleted",
+)
+async def delete(
+    show_id: int, user: CurrentUser, db: DB, request: Request, settings: AppSettings, hooks: QueueHooks
+) -> Response:
     async with db.transaction() as conn:
         row = await shows.own_show(conn, user.user_id, show_id, for_update=True)
-        await shows.delete_show(conn, user.user_id, show_id)
+        uris = await shows.delete_show(conn, user.user_id, show_id, hooks=hooks)
+    await storage.delete_objects(uris, settings)
     request.app.state.feed_cache.forget(row["slug"])
     return Response(status_code=204)
