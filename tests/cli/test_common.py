@@ -66,3 +66,13 @@ def test_an_external_database_behind_gets_one_line(args: list[str], empty_databa
     result = run_aether(args, env)
     assert result.returncode == 1, (args, result.stdout, result.stderr)
     assert result.stderr.strip() == NOT_CURRENT, (args, result.stderr)
+
+
+def test_an_external_server_behind_gets_one_line(external_dsn: str, tmp_path: Path, feed_server: FeedServer) -> None:
+    """The same on a real external PostgreSQL (AETHER_TEST_EXTERNAL_DSN), with the issue's own command."""
+    env = _bare_env(AETHER_HOME=str(tmp_path / "home"), AETHER_DATABASE_URL=external_dsn)
+    result = run_aether(["topics", "discover", "--feed", feed_server.url("/rss2.xml")], env)
+    assert result.returncode == 1 and result.stderr.strip() == NOT_CURRENT, result.stderr
+    assert run_aether(["db", "migrate"], env, timeout=300).returncode == 0
+    env["AETHER_FETCH_ALLOW_PRIVATE"] = "true"
+    assert run_aether(["topics", "discover", "--feed", feed_server.url("/rss2.xml")], env).returncode == 0

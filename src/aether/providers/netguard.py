@@ -8,8 +8,9 @@ unspecified, also inside IPv6 (`[::ffff:127.0.0.1]`, 6to4, NAT64). `refusal` say
 refused; a public one gets None. The check is made twice:
 
 * at validation (`check_url`, `check_urls`): ValidationFailed naming the field (`sources[0]`). A host
-  that does not resolve now is accepted: DNS may be down, and every fetch checks again. (The bundled
-  samples' host, `samples.aether.invalid`, never resolves: it is served from the package's files.)
+  that does not resolve now is accepted: DNS may be down, and every fetch checks again. A `.invalid`
+  name is never looked up: no DNS answers one (RFC 2606), and the bundled samples' host,
+  `samples.aether.invalid`, is served from the package's files.
 * at each connection (`GuardedTransport` for httpx): the host is resolved, every address it resolves to
   is checked, and the connection goes to a checked address (pinned, so a DNS answer that changes after
   the check cannot slip through). A redirect opens a new connection, so every hop is checked. A refusal
@@ -115,8 +116,8 @@ async def check_url(
     if allow_private:
         return
     host = urlsplit(url).hostname
-    if not host:
-        return
+    if not host or host.endswith(".invalid"):
+        return  # no host, or a name no DNS answers (RFC 2606), such as the bundled samples' host
     named = literal(host)
     if named is not None:
         addresses = [named]
