@@ -189,3 +189,12 @@ def feed_server() -> Iterator[FeedServer]:
     state = start_feed_server()
     yield state
     stop_feed_server(state)
+
+
+@pytest.fixture
+def other_feed_server() -> Iterator[FeedServer]:
+    """A second feed server, on another loopback address (127.0.0.2), so that a test's address policy can
+    tell it from `feed_server` (the fetch guard's tests)."""
+    state = start_feed_server(host="127.0.0.2")
+    yield state
+    stop_feed_server(state)

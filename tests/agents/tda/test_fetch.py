@@ -6,7 +6,6 @@ reason, never an exception."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from aether.agents.tda.fetch import SAMPLES_FEED, Fetcher
 from aether.config import Settings, load_settings
 from aether.providers import netguard
 from aether.providers.netguard import Guard, IPAddress
-from tests.agents.feed_server import FeedServer, start_feed_server, stop_feed_server
+from tests.agents.feed_server import FeedServer
 
 FIRST = ipaddress.ip_address("127.0.0.1")
 
@@ -26,14 +25,6 @@ def guarded(tmp_path: Path) -> Settings:
     settings = load_settings(home=tmp_path / "home")
     assert settings.fetch_allow_private is False
     return settings
-
-
-@pytest.fixture
-def second_server() -> Iterator[FeedServer]:
-    """Another feed server, on 127.0.0.2 (another loopback address, so a policy can tell the two apart)."""
-    state = start_feed_server(host="127.0.0.2")
-    yield state
-    stop_feed_server(state)
 
 
 def only_first(ip: IPAddress) -> str | None:
@@ -63,9 +54,9 @@ async def test_the_allow_flag_lets_loopback_through(guarded: Settings, feed_serv
 
 
 async def test_a_redirect_to_a_refused_address_stops_at_that_hop(
-    guarded: Settings, feed_server: FeedServer, second_server: FeedServer
+    guarded: Settings, feed_server: FeedServer, other_feed_server: FeedServer
 ) -> None:
-    target = second_server.url("/rss2.xml")
+    target = other_feed_server.url("/rss2.xml")
     feed_server.redirects["/go.xml"] = target
     async with Fetcher(guarded, host_interval=0, guard=Guard(policy=only_first)) as fetcher:
         direct = await fetcher.fetch(feed_server.url("/rss2.xml"))
@@ -75,7 +66,7 @@ async def test_a_redirect_to_a_refused_address_stops_at_that_hop(
     assert result.error.startswith("refused: 127.0.0.2 is a loopback address"), result.error
     assert result.final_url == target
     assert len(feed_server.hits("/go.xml")) == 1
-    assert second_server.requests == []  # the redirect's target never saw a request
+    assert other_feed_server.requests == []  # the redirect's target never saw a request
 
 
 async def test_the_address_connected_to_is_the_one_checked(guarded: Settings, feed_server: FeedServer) -> None:
