@@ -128,7 +128,11 @@ def aether_home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(database_url: str, aether_home: Path) -> Settings:
-    return load_settings(database_url=database_url, home=aether_home, pool_min_size=1, pool_max_size=5)
+    """This test's settings; tests serve their feeds on 127.0.0.1, so private addresses may be fetched
+    (tests of the guard itself turn it back on with `fetch_allow_private=False`)."""
+    return load_settings(
+        database_url=database_url, home=aether_home, pool_min_size=1, pool_max_size=5, fetch_allow_private=True
+    )
 
 
 @pytest.fixture
@@ -157,11 +161,13 @@ def sync_conn(settings: Settings) -> Iterator[Connection]:
 
 @pytest.fixture
 def cli_env(settings: Settings, aether_home: Path) -> dict[str, str]:
-    """Environment for running the real `aether` command against this test's database."""
+    """Environment for running the real `aether` command against this test's database (feeds served on
+    127.0.0.1 may be fetched: AETHER_FETCH_ALLOW_PRIVATE=true)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
     assert settings.database_url is not None
     env["AETHER_DATABASE_URL"] = settings.database_url.get_secret_value()
     env["AETHER_HOME"] = str(aether_home)
+    env["AETHER_FETCH_ALLOW_PRIVATE"] = "true"
     return env
 
 
@@ -181,5 +187,14 @@ def external_dsn() -> Iterator[str]:
 def feed_server() -> Iterator[FeedServer]:
     """A local HTTP server of test feeds and articles (tests/fixtures/feeds)."""
     state = start_feed_server()
+    yield state
+    stop_feed_server(state)
+
+
+@pytest.fixture
+def other_feed_server() -> Iterator[FeedServer]:
+    """A second feed server, on another loopback address (127.0.0.2), so that a test's address policy can
+    tell it from `feed_server` (the fetch guard's tests)."""
+    state = start_feed_server(host="127.0.0.2")
     yield state
     stop_feed_server(state)

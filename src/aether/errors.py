@@ -258,6 +258,13 @@ class FeedError(AetherError):
     code = "feed_error"
 
 
+class UnsafeAddress(AetherError):
+    """The address is not a public one: Aether fetches nothing from loopback, private, link-local, multicast
+    or reserved addresses unless AETHER_FETCH_ALLOW_PRIVATE=true."""
+
+    code = "unsafe_address"
+
+
 # ---- tasks -------------------------------------------------------------------------------------------
 
 

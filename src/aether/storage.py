@@ -13,6 +13,7 @@ render key, or else a render off the event loop whose rows are recorded (and lin
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -203,12 +204,33 @@ class ObjectStore:
         partial.replace(dest)
         return dest
 
+    def delete(self, uri: str) -> bool:
+        """Delete the object at `uri`; False when there was none."""
+        store, key = self.locate(uri)
+        try:
+            obstore.head(store, key)
+        except FileNotFoundError:
+            return False
+        obstore.delete(store, key)
+        return True
+
     def size(self, uri: str) -> int:
         store, key = self.locate(uri)
         try:
             return int(obstore.head(store, key)["size"])
         except FileNotFoundError:
             raise NotFound(f"no stored object at {uri}", field="uri") from None
+
+
+async def delete_objects(uris: Collection[str], settings: Settings) -> int:
+    """Delete these objects (off the event loop; call it after the transaction that deleted their asset
+    rows commits); returns how many existed."""
+    store = ObjectStore.from_settings(settings)
+
+    def run() -> int:
+        return sum(store.delete(uri) for uri in uris)
+
+    return await asyncio.to_thread(run) if uris else 0
 
 
 def guess_mime(name: str) -> str:

@@ -41,6 +41,7 @@ class FeedServer:
     requests: list[Request] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     extra: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302
     huge_sent: list[int] = field(default_factory=list)
 
     @property
@@ -81,7 +82,9 @@ def make_handler(state: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def route(self, path: str) -> None:
-            if path in state.extra:
+            if path in state.redirects:
+                self.send(302, b"found", "text/plain", Location=state.redirects[path])
+            elif path in state.extra:
                 status, ctype, body = state.extra[path]
                 self.send(status, body, ctype)
             elif path in STATIC:
@@ -134,8 +137,8 @@ def make_handler(state: FeedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start_feed_server() -> FeedServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+def start_feed_server(host: str = "127.0.0.1") -> FeedServer:
+    server = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
     state = FeedServer(server=server)
     server.RequestHandlerClass = make_handler(state)
     server.daemon_threads = True

@@ -47,6 +47,23 @@ def test_sources_add_list_remove(cli_env: dict[str, str], feed_server: FeedServe
     assert missing.returncode == 1 and "no source" in missing.stderr
 
 
+def test_private_addresses_are_refused_by_default(cli_env: dict[str, str], feed_server: FeedServer) -> None:
+    """Without AETHER_FETCH_ALLOW_PRIVATE, `sources add` refuses a private address (one line naming the
+    field) and discovery refuses to fetch a loopback feed: a source failure with the reason, no request."""
+    env = {k: v for k, v in _env(cli_env).items() if k != "AETHER_FETCH_ALLOW_PRIVATE"}
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://0x7f000001/feed.xml", feed_server.url("/rss2.xml")):
+        refused = run_aether(["sources", "add", url], env)
+        assert refused.returncode == 1, refused.stdout
+        assert refused.stderr.strip().startswith("aether: error: url: ") and "address" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in refused.stderr
+    assert json.loads(run_aether(["sources", "list", "--json"], env).stdout) == []
+    fetched = run_aether(["topics", "discover", "--feed", feed_server.url("/rss2.xml")], env)
+    assert fetched.returncode == 1 and "refused: 127.0.0.1 is a loopback address" in fetched.stderr, fetched.stderr
+    assert "Traceback" not in fetched.stderr
+    assert feed_server.requests == []
+
+
 def test_topics_discover_list_and_broken_feeds(cli_env: dict[str, str], feed_server: FeedServer) -> None:
     env = _env(cli_env)
     found = run_aether(

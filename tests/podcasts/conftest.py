@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from aether.config import Settings
 from aether.db import Database
 from aether.idempotency import run_once
+from aether.queue.tasks import HandlerSpec
 from aether.queue.worker import Worker, WorkerOptions
 from aether.run.hooks import HOOKS
 from aether.run.wiring import TASKS
@@ -69,12 +70,20 @@ class WorkerThread:
     """An in-process worker in a thread of its own (its own event loop), so tests wait on it with
     tests.queue.helpers.until: the real handlers of publishing (release, telegram, youtube, websub) and the
     media steps' stand-ins (or the real media handlers, `real_media`); with `real_content` the real
-    discovery, snippets and script steps."""
+    discovery, snippets and script steps; `handlers` replaces some handlers with a test's own."""
 
-    def __init__(self, settings: Settings, *, real_media: bool = False, real_content: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        real_media: bool = False,
+        real_content: bool = False,
+        handlers: dict[str, HandlerSpec] | None = None,
+    ) -> None:
         self.settings = settings
         self.real_media = real_media
         self.real_content = real_content
+        self.own_handlers = handlers or {}
         self.worker: Worker | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = threading.Event()
@@ -97,7 +106,7 @@ class WorkerThread:
         if self.real_content:
             media |= {t: real[t] for t in content}
         publishing = ("podcasts.draft", "publish.release", "telegram.publish", "youtube.publish", "publish.websub")
-        handlers = {t: real[t] for t in publishing} | media
+        handlers = {t: real[t] for t in publishing} | media | self.own_handlers
         assert self.settings.database_url is not None
         self.loop = asyncio.get_running_loop()
         async with Database(self.settings, self.settings.database_url.get_secret_value()) as db:

@@ -21,7 +21,8 @@ def _objects(home: Path) -> list[Path]:
 async def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
     cli_env: dict[str, str], aether_home: Path, db: Database
 ) -> None:
-    env = cli_env | {"AETHER_WORKER_CPU_POOL": "thread"}
+    # the demo reads the bundled samples: it needs no private address, so the guard's default stays on
+    env = {k: v for k, v in cli_env.items() if k != "AETHER_FETCH_ALLOW_PRIVATE"} | {"AETHER_WORKER_CPU_POOL": "thread"}
     first = run_aether(["demo", "--json", "--minutes", "1"], env, timeout=900)
     assert first.returncode == 0, first.stderr[-3000:]
     report = json.loads(first.stdout.strip().splitlines()[-1])

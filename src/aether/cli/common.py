@@ -3,6 +3,8 @@
 `run_with_db(work)` is the one way a command opens the database: the schema is made current first
 (the embedded server is migrated on the spot; an external database that is behind stops the command
 with one line saying to run `aether db migrate`), then `work(db)` runs on a pool that is closed after.
+A command that opens connections of its own (maintenance, the credentials review) takes its settings from
+`current_schema_settings()`, which makes the schema current the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from aether.errors import ValidationFailed
 T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
+
+
+def current_schema_settings() -> Settings:
+    """The settings, once the schema is current (as `run_with_db` makes it)."""
+    settings = get_settings()
+    ensure_schema(settings)
+    return settings
 
 
 def run_with_db(work: Callable[[Database], Awaitable[T]], *, settings: Settings | None = None) -> T:

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from aether.cli.common import console, in_transaction, print_json, run_with_db, text
+from aether.cli.common import console, current_schema_settings, in_transaction, print_json, run_with_db, text
 from aether.config import get_settings
 from aether.db import AsyncConnection
 from aether.db.connect import primary_url
@@ -214,7 +214,7 @@ def credentials_review(
     """After a restore: the credentials to re-issue (changed, issued or removed after the backup, or
     expired). Only metadata is read, never a value."""
 
-    settings = get_settings()
+    settings = current_schema_settings()
     with connect(primary_url(settings), settings, autocommit=True, application="aether-review") as conn:
         review = review_credentials(conn, mark_reviewed=mark_reviewed)
     if as_json:

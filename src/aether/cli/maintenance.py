@@ -7,8 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from aether.cli.common import console, print_json
-from aether.config import get_settings
+from aether.cli.common import console, current_schema_settings, print_json
 from aether.db.connect import primary_url
 from aether.db.pool import connect
 from aether.ops.maintenance import JOBS, last_runs, run_jobs
@@ -24,7 +23,7 @@ def maintenance_run(
     as_json: bool = typer.Option(False, "--json", help="One JSON array on stdout."),
 ) -> None:
     """Run maintenance now; every run is recorded with its duration and outcome. Exit 1 if one failed."""
-    records = run_jobs(get_settings(), [job] if job else None)
+    records = run_jobs(current_schema_settings(), [job] if job else None)
     if as_json:
         print_json([r.to_json() for r in records])
     else:
@@ -38,7 +37,7 @@ def maintenance_run(
 @app.command("list")
 def maintenance_list(as_json: bool = typer.Option(False, "--json", help="One JSON array on stdout.")) -> None:
     """Every job with its schedule and its last run."""
-    settings = get_settings()
+    settings = current_schema_settings()
     with connect(primary_url(settings), settings, autocommit=True, application="aether-maintenance") as conn:
         last = last_runs(conn)
     rows: list[dict[str, Any]] = [

@@ -10,6 +10,13 @@ from aether.config.base import Section
 class OperationsSettings(Section):
     heading = "Operations: backups and retention"
 
+    scratch_grace_s: float = Field(
+        600.0,
+        ge=0,
+        le=7 * 86400,
+        description="The scratch job never removes a folder of AETHER_HOME/work changed this many seconds ago or "
+        "less, whether or not a running task owns it.",
+    )
     backup_offsite_url: str | None = Field(
         None,
         description="Second location for backup copies: a directory, file://, gs://bucket/prefix or s3://bucket/prefix.",

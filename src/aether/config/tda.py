@@ -19,6 +19,11 @@ class TdaSettings(Section):
     tda_host_interval: float = Field(
         1.0, ge=0, le=600, description="Seconds between two requests to the same host (politeness)."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Fetch sources and articles from loopback, private, link-local and reserved addresses too "
+        "(off: such URLs are refused at validation and at every fetch and redirect; the demo never needs it).",
+    )
     tda_concurrency: int = Field(8, ge=1, le=256, description="Feeds and articles fetched at the same time.")
     tda_max_items_per_feed: int = Field(50, ge=1, le=10_000, description="Newest entries read from each feed.")
     tda_fetch_articles: bool = Field(

@@ -31,6 +31,7 @@ from aether.errors import OpsError, ValidationFailed
 from aether.idempotency import prune_expired_sync
 from aether.ops.backup import create_backup
 from aether.ops.restore import verify
+from aether.queue import scratch
 
 log = logging.getLogger("aether.ops.maintenance")
 Q = load_queries(__file__, "maintenance.sql")
@@ -377,6 +378,12 @@ def rotate_logs_job(ctx: JobContext) -> JobResult:
                 path.unlink()
                 removed.append(path.name)
     return JobResult({"rotated": True, "removed": removed, "current": sorted(keep)})
+
+
+@job("scratch", "*/15 * * * *", "Delete scratch folders in AETHER_HOME/work that no running task owns")
+def scratch_job(ctx: JobContext) -> JobResult:
+    swept = scratch.sweep(ctx.conn, ctx.settings, grace_s=ctx.settings.scratch_grace_s)
+    return JobResult(swept.detail())
 
 
 @job("prune_maintenance_runs", "45 2 * * *", f"Delete maintenance run records older than {RUNS_KEPT_DAYS} days")

@@ -1,4 +1,9 @@
-"""Shows: a user's podcast series, each with its own public feed at /shows/{slug}/feed.xml."""
+"""Shows: a user's podcast series, each with its own public feed at /shows/{slug}/feed.xml.
+
+Deleting a show (`delete_show`) deletes its episodes and subscribers, cancels its episodes' running
+workflows (their queued and running tasks too: a running handler is told to stop) and deletes the asset
+rows that only this show uses; the caller deletes those objects from the object store once the
+transaction has committed (`aether.storage.delete_objects`)."""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ from psycopg.types.json import Jsonb
 from aether.config import Settings
 from aether.db import AsyncConnection, jsonable, load_queries
 from aether.errors import Conflict, NotFound, ValidationFailed
+from aether.orchestrator import cancel_workflow, states
 from aether.podcasts.models import VoiceIn
 from aether.podcasts.targets import parse_targets
 from aether.podcasts.voices import check_cast_language
+from aether.queue.tasks import Hooks
 
 Q = load_queries(__file__, "shows.sql")
 
@@ -172,10 +179,23 @@ async def update_show(
     return dict(row)
 
 
-async def delete_show(conn: AsyncConnection, user_id: int, show_id: int) -> None:
+async def delete_show(conn: AsyncConnection, user_id: int, show_id: int, *, hooks: Hooks) -> list[str]:
+    """Delete the user's show (in the caller's transaction): cancel its live workflows, delete the assets
+    nothing else uses, then the show with its episodes; returns the URIs of the objects to delete."""
+    await own_show(conn, user_id, show_id, for_update=True)
+    cur = await conn.execute(Q.show_workflows, {"show_id": show_id})
+    for flow in await cur.fetchall():
+        if states.cancellable(flow["status"]):
+            try:
+                await cancel_workflow(conn, str(flow["workflow_id"]), hooks=hooks, reason="the show was deleted")
+            except Conflict:
+                pass  # it finished since it was read: nothing left to cancel
+    cur = await conn.execute(Q.delete_show_assets, {"show_id": show_id})
+    uris = [str(r["path"]) for r in await cur.fetchall()]
     cur = await conn.execute(Q.delete_show, {"id": show_id, "user_id": user_id})
     if await cur.fetchone() is None:
         raise NotFound(f"no show {show_id}", field="show_id")
+    return uris
 
 
 async def show_by_slug(conn: AsyncConnection, slug: str) -> dict[str, Any] | None:

@@ -48,3 +48,51 @@ SELECT s.id, s.slug, s.title, s.description, s.author, s.language, s.category,
 
 -- name: count_shows
 SELECT count(*) AS n FROM shows
+
+-- name: show_workflows
+-- Every workflow of the show's episodes (the first render and the studio's re-renders), with its status.
+SELECT w.workflow_id, w.status
+  FROM workflow_instances w
+ WHERE w.workflow_id IN (SELECT e.workflow_id FROM episodes e WHERE e.show_id = %(show_id)s
+                         UNION
+                         SELECT r.workflow_id FROM episode_renders r JOIN episodes e ON e.id = r.episode_id
+                          WHERE e.show_id = %(show_id)s)
+ ORDER BY w.created_at, w.workflow_id;
+
+-- name: delete_show_assets
+-- The asset rows the show's workflows made or its episodes link, except those something outside the show
+-- still uses (objects are content-addressed, so another show's episode, render or step may share one);
+-- returns the URIs of their objects.
+WITH flows AS (
+  SELECT e.workflow_id FROM episodes e WHERE e.show_id = %(show_id)s AND e.workflow_id IS NOT NULL
+  UNION
+  SELECT r.workflow_id FROM episode_renders r JOIN episodes e ON e.id = r.episode_id
+   WHERE e.show_id = %(show_id)s AND r.workflow_id IS NOT NULL
+), linked AS (
+  SELECT unnest(ARRAY[e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id,
+                      e.chapters_asset_id]) AS id
+    FROM episodes e WHERE e.show_id = %(show_id)s
+  UNION
+  SELECT unnest(ARRAY[r.audio_asset_id, r.video_asset_id, r.transcript_asset_id, r.chapters_asset_id])
+    FROM episode_renders r JOIN episodes e ON e.id = r.episode_id WHERE e.show_id = %(show_id)s
+), doomed AS (
+  SELECT a.id, a.path FROM assets a
+   WHERE a.workflow_id IN (SELECT workflow_id FROM flows) OR a.id IN (SELECT id FROM linked WHERE id IS NOT NULL)
+), kept AS (
+  SELECT d.id FROM doomed d
+   WHERE EXISTS (SELECT 1 FROM episodes o
+                  WHERE o.show_id <> %(show_id)s
+                    AND d.id IN (o.audio_asset_id, o.video_asset_id, o.cover_asset_id, o.transcript_asset_id,
+                                 o.chapters_asset_id))
+      OR EXISTS (SELECT 1 FROM episode_renders r JOIN episodes o ON o.id = r.episode_id
+                  WHERE o.show_id <> %(show_id)s
+                    AND d.id IN (r.audio_asset_id, r.video_asset_id, r.transcript_asset_id, r.chapters_asset_id))
+      OR EXISTS (SELECT 1 FROM task_instances t
+                  WHERE t.workflow_id NOT IN (SELECT workflow_id FROM flows)
+                    AND t.output_summary IS NOT NULL
+                    AND strpos(t.output_summary::text, d.path) > 0)
+)
+DELETE FROM assets a
+ USING doomed d
+ WHERE a.id = d.id AND d.id NOT IN (SELECT id FROM kept)
+RETURNING a.path;

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
 
+from aether.agents.tda.fetch import Fetcher
 from aether.agents.tda.gather import gather
 from aether.config import Settings
 from aether.db.pool import Database
 from aether.errors import NoMatchingStory, NoSources, PermanentError, SourcesFailed
+from aether.providers import netguard
+from aether.providers.netguard import Guard, IPAddress
 from aether.queue.tasks import TaskContext
 from aether.run.wiring import TASKS
 from tests.agents.feed_server import FeedServer
@@ -117,3 +121,33 @@ async def test_the_task_handler(adb: Database, fast_settings: Settings, feed_ser
     assert failure.value.code == "no_matching_story"
     with pytest.raises(PermanentError, match="minutes"):
         await spec.fn(ctx, {**payload, "minutes": 0})
+
+
+async def test_article_links_inside_a_feed_are_fetched_through_the_guard(
+    adb: Database, fast_settings: Settings, feed_server: FeedServer, other_feed_server: FeedServer
+) -> None:
+    """A feed on an allowed host whose entries link to articles at a refused address: the stories come from
+    the feed's own text and no request reaches the articles' host; with the articles' host allowed, the
+    same gather reads the articles (so the first half shows the guard at work, not a missing fetch)."""
+    briefs = feed_server.body("summary.xml").replace(feed_server.base.encode(), other_feed_server.base.encode())
+    feed_server.extra["/briefs.xml"] = (200, "application/rss+xml; charset=utf-8", briefs)
+    feeds = [feed_server.url("/briefs.xml")]
+    topic = "the solar sail spacecraft raising its orbit"
+    first = ipaddress.ip_address("127.0.0.1")
+
+    def feed_host_only(ip: IPAddress) -> str | None:
+        return None if ip == first else netguard.refusal(ip)
+
+    guarded = fast_settings.model_copy(update={"fetch_allow_private": False})
+    async with Fetcher(guarded, host_interval=0, guard=Guard(policy=feed_host_only)) as fetcher:
+        found = await gather(adb, guarded, topic, sources=feeds, fetcher=fetcher)
+    assert [t["title"] for t in found.topics] == ["Solar sail spacecraft completes first orbit raise"]
+    assert feed_server.hits("/briefs.xml") and other_feed_server.requests == []
+    origins = await adb.fetch_all(
+        "SELECT text_origin FROM feed_items WHERE url LIKE %s", (other_feed_server.base + "%",)
+    )
+    assert {r["text_origin"] for r in origins} == {"feed"}
+
+    async with Fetcher(fast_settings, host_interval=0) as fetcher:  # AETHER_FETCH_ALLOW_PRIVATE=true
+        await gather(adb, fast_settings, topic, sources=feeds, fetcher=fetcher)
+    assert other_feed_server.hits("/articles/solar-sail.html")

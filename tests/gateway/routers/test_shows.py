@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from aether import storage
+from aether.config import Settings
 from aether.db.pool import Database
-from tests.gateway.conftest import create_show, register
+from aether.queue.tasks import HandlerSpec, TaskContext
+from tests.gateway.conftest import Gateway, create_show, register, start_gateway
+from tests.podcasts import media_standins
+from tests.podcasts.conftest import FAST, WorkerThread
+from tests.queue.helpers import until
 
 
 async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> None:
@@ -164,3 +174,157 @@ def test_the_offline_writer_refuses_a_language_it_cannot_write(client: httpx.Cli
     show = create_show(client, auth, language="en-GB")
     r = client.patch(f"/v1/shows/{show['id']}", json={"language": "de"}, headers=auth["headers"])
     assert r.status_code == 422 and r.json()["error"]["field"] == "language"
+
+
+PRIVATE_SPELLINGS = (
+    "http://127.0.0.1:8000/feed.xml",
+    "http://0x7f000001/feed.xml",
+    "http://2130706433/feed.xml",
+    "http://[::1]/feed.xml",
+    "http://[::ffff:127.0.0.1]/feed.xml",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.8/feed.xml",
+    "http://localhost:9/feed.xml",
+)
+
+
+async def test_sources_at_private_addresses_are_422_naming_the_field(settings: Settings, db: Database) -> None:
+    """With default settings (AETHER_FETCH_ALLOW_PRIVATE off) a show's sources and an episode's sources
+    must be public: create, update and episode requests are refused, and nothing is stored."""
+    gw, thread = start_gateway(settings.model_copy(update={"fetch_allow_private": False}))
+    try:
+        with gw.client() as client:
+            auth = register(client)
+            ok = ["https://feeds.example.org/tests.xml", "https://samples.aether.invalid/feed.xml"]
+            show = create_show(client, auth, sources=ok)  # names that do not resolve now are accepted
+            for url in PRIVATE_SPELLINGS:
+                r = client.post("/v1/shows", json={"title": "Leaky", "sources": [ok[0], url]}, headers=auth["headers"])
+                assert r.status_code == 422, (url, r.text)
+                error = r.json()["error"]
+                assert error["field"] == "sources[1]" and error["message"].startswith("sources[1]: "), error
+                r = client.patch(f"/v1/shows/{show['id']}", json={"sources": [url]}, headers=auth["headers"])
+                assert r.status_code == 422 and r.json()["error"]["field"] == "sources[0]", (url, r.text)
+                r = client.post(
+                    f"/v1/shows/{show['id']}/episodes",
+                    json={"topic": "what the metadata service says", "sources": [url]},
+                    headers={**auth["headers"], "X-Idempotency-Key": uuid.uuid4().hex},
+                )
+                assert r.status_code == 422 and r.json()["error"]["field"] == "sources[0]", (url, r.text)
+            r = client.get(f"/v1/shows/{show['id']}", headers=auth["headers"])
+            assert r.json()["show"]["sources"] == ok
+    finally:
+        gw.server.should_exit = True
+        thread.join(timeout=30)
+    assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 1  # type: ignore[index]
+    assert (await db.fetch_one("SELECT count(*) AS n FROM episodes"))["n"] == 0  # type: ignore[index]
+
+
+async def test_deleting_a_show_cancels_its_workflow_and_deletes_its_objects(
+    client: httpx.Client, gateway: Gateway, db: Database
+) -> None:
+    """Show A's episode is mid-render (its voice step running, its cover and a transcript stored) when A is
+    deleted: the workflow is cancelled, the running handler is told to stop, nothing of it runs again, and
+    the objects only A used are gone from the object store; the cover that show B's episode shares
+    (objects are content-addressed: B's cover step found A's) stays."""
+    settings = gateway.settings.model_copy(update=FAST)
+    standins = media_standins.handlers()
+    calls: list[tuple[str, str | None]] = []
+    rendering, stopped = threading.Event(), threading.Event()
+    auth = register(client)
+    a = create_show(client, auth, title="Show A")
+    b = create_show(client, auth, title="Show B")
+
+    def recorded(spec: HandlerSpec) -> HandlerSpec:
+        async def run(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+            calls.append((spec.task_type, ctx.workflow_id))
+            return await spec.fn(ctx, payload)
+
+        return HandlerSpec(spec.task_type, spec.agent, run)
+
+    async def voice(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """Show A's render stores its first object, then works until it is told to stop; B's is the stand-in."""
+        show = await ctx.db.fetch_one("SELECT show_id FROM episodes WHERE workflow_id = %s", (ctx.workflow_id,))
+        if show is None or show["show_id"] != a["id"]:
+            return await standins["vfa.synthesize"].fn(ctx, payload)
+        obj = storage.ObjectStore.from_settings(ctx.settings).put_bytes(
+            f"WEBVTT\n\nNOTE {ctx.workflow_id}\n".encode(), suffix=".vtt"
+        )
+        async with ctx.db.transaction() as conn:
+            await storage.record_asset(conn, "episode.vtt", "transcript", obj, {"workflow_id": ctx.workflow_id})
+        rendering.set()
+        await ctx.cancel_event.wait()
+        stopped.set()
+        ctx.check_cancelled()
+        return {}
+
+    handlers = standins | {"vfa.synthesize": HandlerSpec("vfa.synthesize", "vfa", voice)}
+    worker = WorkerThread(settings, handlers={t: recorded(spec) for t, spec in handlers.items()}).start()
+    try:
+        episode = _create_episode(client, auth, a["id"], "the stand-in topic of A")
+        row = await db.fetch_one("SELECT workflow_id FROM episodes WHERE id = %s", (episode,))
+        assert row is not None
+        workflow_id = str(row["workflow_id"])
+        await until(lambda: _true(rendering.is_set()), timeout=60, what="A's voice step to be rendering")
+        published = _create_episode(client, auth, b["id"], "the stand-in topic of B")
+        assert await until(lambda: _status(db, published), timeout=60, what="B's episode") == "published"
+
+        made = await db.fetch_all(
+            "SELECT id, type, path FROM assets WHERE workflow_id = %s ORDER BY id", (workflow_id,)
+        )
+        assert sorted(r["type"] for r in made) == ["image", "transcript"]
+        cover = next(r for r in made if r["type"] == "image")
+        own = [r for r in made if r["type"] == "transcript"]
+        assert all(_file(r["path"]).is_file() for r in made)
+
+        assert client.delete(f"/v1/shows/{a['id']}", headers=auth["headers"]).status_code == 204
+        flow = await db.fetch_one("SELECT status FROM workflow_instances WHERE workflow_id = %s", (workflow_id,))
+        assert flow is not None and flow["status"] == "cancelled"
+        await until(lambda: _true(stopped.is_set()), timeout=30, what="the running voice handler to stop")
+        await until(lambda: _none_live(db, workflow_id), timeout=30, what="every task of A's workflow to end")
+
+        assert not any(_file(r["path"]).is_file() for r in own)  # A's own objects are gone from the store
+        left = await db.fetch_all("SELECT id FROM assets WHERE workflow_id = %s ORDER BY id", (workflow_id,))
+        assert [r["id"] for r in left] == [cover["id"]]  # and their asset rows; the shared cover stays
+        assert _file(cover["path"]).is_file()
+
+        # the worker goes on working (another episode of B, start to end), and nothing of A's runs again
+        again = _create_episode(client, auth, b["id"], "another stand-in topic of B")
+        assert await until(lambda: _status(db, again), timeout=60, what="B's second episode") == "published"
+    finally:
+        worker.stop()
+    ran = [task_type for task_type, flow_id in calls if flow_id == workflow_id]
+    assert len(ran) == len(set(ran)) and ran[-1] == "vfa.synthesize"  # each step of A's once, voice last
+    assert not {"video.render", "publish.release"} & set(ran)  # the steps after the voice never ran
+    count = await db.fetch_one("SELECT count(*) AS n FROM episodes WHERE show_id = %s", (a["id"],))
+    assert count is not None and count["n"] == 0
+
+
+def _create_episode(client: httpx.Client, auth: dict[str, Any], show_id: int, topic: str) -> str:
+    r = client.post(
+        f"/v1/shows/{show_id}/episodes",
+        json={"topic": topic, "episode_minutes": 1},
+        headers={**auth["headers"], "X-Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 202, r.text
+    return str(r.json()["episode"]["id"])
+
+
+async def _status(db: Database, episode_id: str) -> str | None:
+    row = await db.fetch_one("SELECT status FROM episodes WHERE id = %s", (episode_id,))
+    return str(row["status"]) if row and row["status"] in ("published", "failed") else None
+
+
+async def _true(value: bool) -> bool | None:
+    return value or None
+
+
+async def _none_live(db: Database, workflow_id: str) -> bool | None:
+    live = await db.fetch_one(
+        "SELECT count(*) AS n FROM tasks WHERE workflow_id = %s AND status IN ('pending', 'in_progress')",
+        (workflow_id,),
+    )
+    return (live is not None and live["n"] == 0) or None
+
+
+def _file(uri: str) -> Path:
+    return Path(unquote(urlsplit(uri).path))

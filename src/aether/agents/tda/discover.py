@@ -39,6 +39,7 @@ from aether.config import Settings
 from aether.db.pool import AsyncConnection, Database
 from aether.db.queries import load_queries
 from aether.errors import FeedError, NotFound, PermanentError, ValidationFailed
+from aether.providers import netguard
 from aether.queue.tasks import Blueprint, TaskContext
 from aether.text import content_tokens, html_to_text, normalize_space, split_sentences, text_hash
 
@@ -639,6 +640,7 @@ async def _ranked(conn: AsyncConnection, touched: list[str], limit: int, setting
 async def add_source(db: Database, url: str, title: str | None = None) -> tuple[dict[str, Any], bool]:
     """Add (or re-enable) a feed source; returns (row, inserted)."""
     checked = check_url(url, "url")
+    await netguard.check_url(checked, field="url", allow_private=db.settings.fetch_allow_private)
     row = await db.fetch_one(Q.source_add, {"url": checked, "title": title})
     assert row is not None
     return dict(row), bool(row["inserted"])

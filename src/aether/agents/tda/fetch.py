@@ -7,6 +7,11 @@ one broken source never stops the others. Requests to one host go one at a time,
 The bundled samples (the feed and articles in `aether/samples`, the demo show's source) live at
 `https://samples.aether.invalid/...` (a reserved name that no DNS answers): the Fetcher reads them from
 the package's files, so the demo needs no network, no port of its own and no private address.
+
+Unless AETHER_FETCH_ALLOW_PRIVATE=true, every connection goes through `aether.providers.netguard`: a
+host that is or resolves to a loopback, private, link-local, multicast or reserved address is refused, on
+every redirect hop, with the address actually connected to checked (the resolved address is pinned). A
+refusal is an "error" result whose reason says so.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from aether.config import Settings
+from aether.errors import UnsafeAddress
+from aether.providers.netguard import Guard, GuardedTransport
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.9, "
@@ -86,13 +93,18 @@ class Fetcher:
         timeout: float | None = None,
         max_bytes: int | None = None,
         host_interval: float | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        """`guard` checks every connection; by default one is used unless AETHER_FETCH_ALLOW_PRIVATE=true."""
         self.timeout = timeout if timeout is not None else settings.tda_fetch_timeout
         self.max_bytes = max_bytes if max_bytes is not None else settings.tda_max_bytes
         interval = host_interval if host_interval is not None else settings.tda_host_interval
         self.throttle = HostThrottle(interval)
         self.semaphore = asyncio.Semaphore(settings.tda_concurrency)
+        if guard is None and not settings.fetch_allow_private:
+            guard = Guard()
         self.client = httpx.AsyncClient(
+            transport=GuardedTransport(guard) if guard is not None else None,
             follow_redirects=False,
             timeout=httpx.Timeout(self.timeout),
             headers={"User-Agent": settings.tda_user_agent},
@@ -153,6 +165,8 @@ class Fetcher:
                     return await self._read(url, current, response, permanent)
                 finally:
                     await response.aclose()
+        except UnsafeAddress as exc:
+            return self._error(url, current, f"refused: {exc}")
         except TimeoutError:
             return self._error(url, current, f"timed out after {self.timeout:g} s")
         except httpx.TimeoutException:

@@ -25,12 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from asyncio import to_thread
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from aether.agents.vfa.episode import AudioOptions, Progress, render_episode_audio
@@ -42,6 +40,7 @@ from aether.media.music import MusicParts, render_music
 from aether.media.script import Script, parse_script
 from aether.media.tags import tag_cover
 from aether.providers.tts import VoiceSettings, default_threads, script_voices
+from aether.queue import scratch
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, Render, RunCpu, render_once
 
@@ -159,14 +158,15 @@ def _load_music(store: ObjectStore, ref: dict[str, Any] | None) -> MusicParts | 
     return MusicParts(parts[0], parts[1], parts[2])
 
 
-def render_and_store(settings: Settings, job: VoiceJob, progress: Progress | None = None) -> list[PendingAsset]:
-    """Render the episode audio and store its four objects (CPU-bound: runs in the worker's CPU pool)."""
+def render_and_store(
+    settings: Settings, job: VoiceJob, progress: Progress | None = None, *, owner: str | None = None
+) -> list[PendingAsset]:
+    """Render the episode audio and store its four objects (CPU-bound: runs in the worker's CPU pool); the
+    scratch folder is named after `owner`, the task attempt rendering (aether.queue.scratch)."""
     store = ObjectStore.from_settings(settings)
     cover = tag_cover(store.get_bytes(job.cover_uri)) if job.cover_uri else None
     music = _load_music(store, job.music)
-    work_root = settings.home / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="vfa-", dir=work_root))
+    workdir = scratch.make_dir(settings, "vfa", owner)
     try:
         result = render_episode_audio(
             job.script,
@@ -254,10 +254,16 @@ def result_of(assets: Mapping[str, Asset], job: VoiceJob, *, cached: bool) -> di
 
 
 async def synthesize_episode(
-    settings: Settings, db: Database, job: VoiceJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings,
+    db: Database,
+    job: VoiceJob,
+    *,
+    workflow_id: str | None = None,
+    run_cpu: RunCpu = to_thread,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """The VFA step (the task handler, tests, benchmarks): the assets of this render key, rendered once."""
-    render = partial(render_and_store, settings, job)
+    render = partial(render_and_store, settings, job, owner=owner)
     assets, cached = await render_once(db, job.render_key, ROLES, render, run_cpu=run_cpu, workflow_id=workflow_id)
     return result_of(assets, job, cached=cached)
 
@@ -271,4 +277,6 @@ async def handle_synthesize(ctx: TaskContext, payload: dict[str, Any]) -> dict[s
         ctx.raise_if_cancelled()  # the render is long: a task cancelled meanwhile does not start it
         return await ctx.run_cpu(render)
 
-    return await synthesize_episode(ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=run_cpu)
+    return await synthesize_episode(
+        ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=run_cpu, owner=scratch.owner(ctx)
+    )

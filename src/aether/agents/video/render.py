@@ -19,7 +19,6 @@ import io
 import json
 import shutil
 import subprocess
-import tempfile
 from asyncio import to_thread
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from aether.media.video import (
     wait_ffmpeg,
     write_captions,
 )
+from aether.queue import scratch
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, RunCpu, render_once
 
@@ -120,12 +120,11 @@ def _segments(cues: list[Cue], chapters_text: str | None) -> tuple[list[Cue], li
     return out, kinds
 
 
-def render_and_store(settings: Settings, job: VideoJob) -> list[PendingAsset]:
-    """Render both videos (the two ffmpeg runs share the cores) and store them (CPU-bound)."""
+def render_and_store(settings: Settings, job: VideoJob, *, owner: str | None = None) -> list[PendingAsset]:
+    """Render both videos (the two ffmpeg runs share the cores) and store them (CPU-bound); the scratch
+    folder is named after `owner`, the task attempt rendering (aether.queue.scratch)."""
     store = ObjectStore.from_settings(settings)
-    work_root = settings.home / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="video-", dir=work_root))
+    workdir = scratch.make_dir(settings, "video", owner)
     try:
         audio = store.download(job.audio_uri, workdir / "audio.mp3")
         with Image.open(io.BytesIO(store.get_bytes(job.cover_uri))) as raw:
@@ -211,10 +210,16 @@ SKIPPED: dict[str, Any] = {"skipped": True, "reason": "video disabled for this e
 
 
 async def render_video(
-    settings: Settings, db: Database, job: VideoJob, *, workflow_id: str | None = None, run_cpu: RunCpu = to_thread
+    settings: Settings,
+    db: Database,
+    job: VideoJob,
+    *,
+    workflow_id: str | None = None,
+    run_cpu: RunCpu = to_thread,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """The video step (the task handler, tests, benchmarks): both videos of this render key, rendered once."""
-    render = partial(render_and_store, settings, job)
+    render = partial(render_and_store, settings, job, owner=owner)
     assets, cached = await render_once(db, job.render_key, ROLES, render, run_cpu=run_cpu, workflow_id=workflow_id)
     return result_of(assets, cached=cached)
 
@@ -225,4 +230,6 @@ async def handle_render(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, 
         return dict(SKIPPED)
     with bad_input_is_permanent():
         job = plan(ctx.settings, payload)
-    return await render_video(ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=ctx.run_cpu)
+    return await render_video(
+        ctx.settings, ctx.db, job, workflow_id=ctx.workflow_id, run_cpu=ctx.run_cpu, owner=scratch.owner(ctx)
+    )

@@ -34,6 +34,7 @@ from aether.media.cover import show_cover_png
 from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
 from aether.podcasts import episodes, scripts, shows, subscribers, voices
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
+from aether.providers import netguard
 from aether.queue import cancel, retry
 from aether.queue.control import TaskFilter, list_tasks
 from aether.security import accounts, sessions
@@ -111,6 +112,7 @@ async def new_show(request: Request, user: OptionalUser, db: DB, settings: AppSe
             hosts=[h.strip() for h in form.get("hosts", "").split(",") if h.strip()],
             sources=[s.strip() for s in form.get("sources", "").split() if s.strip()],
         )
+        await netguard.check_urls(body.sources, field="sources", allow_private=settings.fetch_allow_private)
         async with db.transaction() as conn:
             row = await shows.create_show(
                 conn,

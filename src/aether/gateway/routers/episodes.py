@@ -18,6 +18,7 @@ from aether.gateway.serialize import JSON
 from aether.idempotency import idempotent_route
 from aether.podcasts import episodes
 from aether.podcasts.models import EpisodeIn
+from aether.providers import netguard
 
 create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route())
 router = APIRouter(prefix="/v1", tags=["episodes"])
@@ -34,6 +35,7 @@ SSE_KEEPALIVE_S = 15.0
 async def create_episode(
     show_id: int, body: EpisodeIn, user: CurrentUser, db: DB, request: Request, settings: AppSettings
 ) -> JSON:
+    await netguard.check_urls(body.sources, field="sources", allow_private=settings.fetch_allow_private)
     async with db.transaction() as conn:
         row = await episodes.start_episode(conn, user.user_id, user.preferences, show_id, body, settings=settings)
     base = base_url(request, settings)

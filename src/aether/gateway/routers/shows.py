@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from aether import storage
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
-from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
+from aether.gateway.deps import DB, AppSettings, CurrentUser, QueueHooks, base_url
 from aether.podcasts import shows
 from aether.podcasts.models import ShowIn, ShowPatch
+from aether.providers import netguard
 
 router = APIRouter(prefix="/v1/shows", tags=["shows"])
 
@@ -18,6 +20,7 @@ router = APIRouter(prefix="/v1/shows", tags=["shows"])
 @router.post("", status_code=201, summary="Create a show")
 async def create(body: ShowIn, user: CurrentUser, db: DB, request: Request, settings: AppSettings) -> dict[str, Any]:
     base = base_url(request, settings)
+    await netguard.check_urls(body.sources, field="sources", allow_private=settings.fetch_allow_private)
     fields = body.model_dump(exclude={"slug"})
     async with db.transaction() as conn:
         row = await shows.create_show(
@@ -68,16 +71,25 @@ async def patch_show(
     ):  # fmt: skip
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
+    await netguard.check_urls(changes.get("sources"), field="sources", allow_private=settings.fetch_allow_private)
     async with db.transaction() as conn:
         row = await shows.update_show(conn, user.user_id, show_id, changes, settings=settings)
     request.app.state.feed_cache.forget(row["slug"])
     return {"show": shows.show_json(row, base_url(request, settings))}
 
 
-@router.delete("/{show_id}", status_code=204, summary="Delete a show with its episodes and subscribers")
-async def delete(show_id: int, user: CurrentUser, db: DB, request: Request) -> Response:
+@router.delete(
+    "/{show_id}",
+    status_code=204,
+    summary="Delete a show with its episodes and subscribers; its running workflows are cancelled and the "
+    "objects only it used are deleted",
+)
+async def delete(
+    show_id: int, user: CurrentUser, db: DB, request: Request, settings: AppSettings, hooks: QueueHooks
+) -> Response:
     async with db.transaction() as conn:
         row = await shows.own_show(conn, user.user_id, show_id, for_update=True)
-        await shows.delete_show(conn, user.user_id, show_id)
+        uris = await shows.delete_show(conn, user.user_id, show_id, hooks=hooks)
+    await storage.delete_objects(uris, settings)
     request.app.state.feed_cache.forget(row["slug"])
     return Response(status_code=204)
