@@ -27,7 +27,21 @@ async def _store(ctx: TaskContext, path: Path, asset_type: str, **meta: Any) -> 
 
 
 async def discover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"topics": [{"id": "00000000-0000-0000-0000-000000000001", "title": "Stand-in topic"}]}
+    story = {
+        "url": "https://news.example.org/solar-sails",
+        "title": "Solar sails reach orbit",
+        "publication": "Orbit News",
+    }
+    return {
+        "topics": [
+            {
+                "id": "00000000-0000-0000-0000-000000000001",
+                "title": "Stand-in topic",
+                "relevance": 0.5,
+                "sources": [story],
+            }
+        ]
+    }
 
 
 async def snippets(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +50,13 @@ async def snippets(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def script(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"script": {"title": "Stand-in script", "segments": len(payload.get("snippets") or [])}}
+    return {
+        "script": {
+            "title": "Stand-in script",
+            "description": "Light pushes a sail into orbit. The hosts ask what comes next.",
+            "segments": len(payload.get("snippets") or []),
+        }
+    }
 
 
 async def cover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,13 @@ Task `publish.release` (agent "publish"), after the voice, cover and video steps
 
 In one transaction the episode becomes `published` (processing -> published, a conditional UPDATE; the
 trigger of migration 0009 records `episodes_published` on that change, once), its media are linked
-(the gateway's `link_assets`, so the feed lists it at once) and its subscribers' mail is enqueued (the
-same de-duplicated `mail.notify_episode` task the workflow's completion would have enqueued). A re-run
-changes nothing and builds the same payloads. Each platform step then posts under the idempotency guard.
+(the gateway's `link_assets`, so the feed lists it at once), its show notes are stored (`store_notes`)
+and its subscribers' mail is enqueued (the same de-duplicated `mail.notify_episode` task the workflow's
+completion would have enqueued). A re-run changes nothing and builds the same payloads. Each platform
+step then posts under the idempotency guard; the YouTube description is the notes' summary and sources.
+
+An episode published by its workflow's completion (a show without targets) gets its notes from the
+`mail.notify_episode` task that the same transaction enqueues (`ensure_notes`), before any mail goes out.
 """
 
 from __future__ import annotations
@@ -23,12 +27,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from aether.agents.publishing.common import agent_config
 from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
 from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.media.chapters import from_json
-from aether.podcasts.episodes import link_assets
+from aether.orchestrator import get_workflow_state
+from aether.podcasts.episodes import link_assets, provenance
+from aether.podcasts.notes import ShowNotes, build_notes
 from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
 from aether.podcasts.shows import feed_path
 from aether.podcasts.targets import PublishTargets, parse_targets
@@ -86,6 +94,55 @@ async def chapter_list(settings: Settings, chapters_uri: str | None) -> list[dic
     return out
 
 
+def _step_outputs(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        str(step["step_name"]): dict(step["output_summary"])
+        for step in state["steps"]
+        if step["status"] == "completed" and isinstance(step.get("output_summary"), Mapping)
+    }
+
+
+async def episode_notes(conn: AsyncConnection, settings: Settings, episode: Mapping[str, Any]) -> ShowNotes:
+    """The show notes of an episode from what its workflow made: the script, the stories it was made from
+    (its provenance) and the chapters the voice step wrote."""
+    outputs: dict[str, dict[str, Any]] = {}
+    if episode.get("workflow_id"):
+        try:
+            outputs = _step_outputs(await get_workflow_state(conn, str(episode["workflow_id"])))
+        except NotFound:
+            outputs = {}
+    script = outputs.get("script", {}).get("script")
+    origin = await provenance(conn, dict(episode))
+    params = episode.get("params") if isinstance(episode.get("params"), Mapping) else {}
+    assert isinstance(params, Mapping)
+    return build_notes(
+        script if isinstance(script, Mapping) else None,
+        origin["stories"],
+        await chapter_list(settings, outputs.get("voice", {}).get("chapters_uri")),
+        show_title=_text(episode.get("show_title")) or _text(params.get("show_title")),
+        title=_text(episode.get("title")),
+        topic=_text(params.get("topic")),
+        description=_text(episode.get("description")),
+    )
+
+
+async def store_notes(conn: AsyncConnection, episode_id: str, notes: ShowNotes) -> None:
+    await conn.execute(Q.store_notes, {"id": episode_id, "notes": Jsonb(notes.as_json())})
+
+
+async def ensure_notes(conn: AsyncConnection, settings: Settings, episode_id: str) -> dict[str, Any] | None:
+    """The notes of a published episode, made and stored now if it has none yet (None while unpublished)."""
+    episode = await conn.execute(Q.episode_with_show, {"id": episode_id})
+    row = await episode.fetchone()
+    if row is None or row["status"] != "published":
+        return None
+    if isinstance(row["notes"], dict):
+        return dict(row["notes"])
+    notes = await episode_notes(conn, settings, dict(row))
+    await store_notes(conn, episode_id, notes)
+    return notes.as_json()
+
+
 def telegram_payload(
     targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any], voice: Mapping[str, Any],
     cover: Mapping[str, Any],
@@ -104,8 +161,10 @@ def telegram_payload(
 async def youtube_payload(
     ctx: TaskContext, targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any],
     params: Mapping[str, Any], voice: Mapping[str, Any], video: Mapping[str, Any], cover: Mapping[str, Any],
+    notes: ShowNotes,
 ) -> JSON:  # fmt: skip
-    """Show settings first, then the youtube agent's `config`, then YouTube's safe defaults."""
+    """Show settings first, then the youtube agent's `config`, then YouTube's safe defaults. The title names
+    the show; the description is the show notes (the agent adds the chapters and the links)."""
     target = targets.youtube
     assert target is not None
     if not video.get("video_uri"):
@@ -118,8 +177,14 @@ async def youtube_payload(
         chosen = getattr(target, name)
         return chosen if chosen is not None else config.get(name, default)
 
+    show = _text(episode.get("show_title"))
+    title = (
+        common["title"] if not show or show.casefold() in common["title"].casefold() else f"{common['title']} | {show}"
+    )
     return {
         **common,
+        "title": title,
+        "description": notes.text(chapters=False),
         "video": video["video_uri"],
         "short": video.get("clip_uri") if target.shorts else None,
         "cover": cover.get("cover_uri"),
@@ -161,9 +226,11 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         raise NotFound(f"no episode {episode_id}", field="params.episode_id")
     # every payload is built (and checked) before the episode goes out
     page_url, feed_url = links(ctx.settings, episode)
+    async with ctx.db.connection() as conn:
+        notes = await episode_notes(conn, ctx.settings, episode)
     common = {
         "title": _text(episode.get("title")),
-        "description": _text(episode.get("description")) or _text(episode.get("show_description")),
+        "description": notes.summary,
         "page_url": page_url,
         "feed_url": feed_url,
         "show_id": episode["show_id"],
@@ -177,7 +244,7 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
     if "youtube" in platforms:
         if targets.youtube is None:
             raise ValidationFailed("the show has no youtube target", field="params.publish.youtube")
-        out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover)
+        out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover, notes)
     if "websub" in platforms:
         out["websub"] = {"feed_url": feed_url, "show_id": episode["show_id"]}
 
@@ -189,6 +256,7 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         if row["status"] != "published":
             raise ValidationFailed(f"episode {episode_id} is {row['status']}; it cannot be released", field="status")
         await link_assets(conn, dict(row))  # the feed lists the episode from now on
+        await store_notes(conn, episode_id, notes)
     if out["published"]:
         log.info("episode %s published", episode_id, extra={"workflow_id": ctx.workflow_id})
     return out
