@@ -257,6 +257,7 @@ def episode_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     out = {key: row[key] for key in EPISODE_KEYS}
     eid = str(row["id"])
     out["media"] = media_urls(row, base_url, eid)
+    out["notes"] = row.get("notes")  # the show notes once released (aether.podcasts.notes), else null
     out["page_url"] = f"{base_url}/episodes/{eid}"
     out["progress_url"] = f"{base_url}/v1/episodes/{eid}/progress"
     return out
