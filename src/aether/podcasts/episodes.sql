@@ -88,3 +88,7 @@ SELECT step_name, agent_name, task_type, status, attempts, started_at, completed
 SELECT workflow_id, definition_name, definition_version, status, error_message, started_at, completed_at,
        created_at, updated_at
   FROM workflow_instances WHERE workflow_id = %(workflow_id)s
+
+-- name: voice_lines
+SELECT lines_synthesized, lines_total FROM episode_renders
+ WHERE workflow_id = %(workflow_id)s::uuid

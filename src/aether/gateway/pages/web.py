@@ -31,11 +31,11 @@ from aether.gateway.deps import (
 from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
 from aether.media.cover import show_cover_png
-from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
+from aether.orchestrator import cancel_workflow, retry_workflow
 from aether.podcasts import episodes, shows, subscribers
+from aether.podcasts.demo import demo_episode
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.queue import cancel, retry
-from aether.queue.control import TaskFilter, list_tasks
 from aether.security import accounts, sessions
 from aether.security.sessions import Session, csrf_token, tokens_match
 
@@ -85,7 +85,8 @@ async def home(request: Request, user: OptionalUser, db: DB) -> HTMLResponse:
         latest = [dict(r) for r in await cur.fetchall()]
         cur = await conn.execute(shows.Q.all_shows)
         all_shows = [dict(r) for r in await cur.fetchall()]
-    return render(request, "home.html", user, latest=latest, shows=all_shows)
+        demo = None if latest else await demo_episode(conn)  # nothing published yet: how the demo is doing
+    return render(request, "home.html", user, latest=latest, shows=all_shows, demo=demo)
 
 
 @router.get("/shows/new", response_class=HTMLResponse)
@@ -195,6 +196,7 @@ async def episode_page(
         if row["status"] != "published" and not owner:
             raise NotFound(f"no episode {episode_id}", field="episode_id")
         provenance = await episodes.provenance(conn, row)
+        state = await episodes.progress(conn, row) if row["status"] != "published" else None
     media = episodes.media_urls(row, base_url(request, settings))
     return render(
         request,
@@ -203,6 +205,7 @@ async def episode_page(
         episode=row,
         media=media,
         provenance=provenance,
+        state=state,
         owner=owner,
         published=jsonable.value(row.get("published_at")),
     )
@@ -349,21 +352,6 @@ async def revoke_session(session_id: str, request: Request, user: OptionalUser, 
 
 
 # ---- admin ---------------------------------------------------------------------------------------
-
-
-@router.get("/admin", response_class=HTMLResponse)
-async def admin(request: Request, user: OptionalUser, db: DB) -> Response:
-    if user is None:
-        return _login_redirect(request)
-    if not user.is_admin:
-        raise Forbidden("this page needs the admin role")
-
-    async with db.connection() as conn:
-        cur = await conn.execute(accounts.Q.list_users)
-        users = [dict(r) for r in await cur.fetchall()]
-        flows = await list_workflows(conn, limit=50)
-        tasks = (await list_tasks(conn, TaskFilter(), page=1, page_size=50)).rows
-    return render(request, "admin.html", user, users=users, workflows=flows, tasks=tasks)
 
 
 @router.post("/admin/workflows/{workflow_id}/{action}")
