@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aether.db import Database
+from aether.podcasts import episodes
+from aether.podcasts.models import EpisodeIn
 from aether.podcasts.stages import DOING, doing, said, step_said
 from aether.podcasts.workflow import DEFINITION
+from tests.podcasts.conftest import make_show
 
 
 def _steps(**status: str) -> list[dict[str, Any]]:
@@ -72,3 +76,50 @@ def test_each_step_in_words() -> None:
         "Finding stories about the topic: failed (nothing fits)"
     )
     assert step_said({"name": "cover", "status": "queued"}) == "Drawing the cover: waiting"
+
+
+async def test_the_progress_of_a_real_workflow_in_words(db: Database) -> None:
+    show = await make_show(db)
+    async with db.transaction() as conn:
+        body = EpisodeIn(topic="Mason bees and pollinator hotels")
+        episode = await episodes.start_episode(conn, show["user_id"], {}, show["id"], body)
+    async with db.connection() as conn:
+        state = await episodes.progress(conn, episode)
+    assert state["said"] == "Waiting for a worker: finding stories about the topic is next (0 of 7 steps done)"
+    assert [s["said"] for s in state["steps"]][:2] == [
+        "Finding stories about the topic: waiting",
+        "Reading the stories: waiting",
+    ]
+
+    steps = {r["step_name"]: r for r in await db.fetch_all(
+        "SELECT step_name, task_id FROM task_instances WHERE workflow_id = %s", (episode["workflow_id"],)
+    )}  # fmt: skip
+    await db.execute("UPDATE tasks SET status = 'in_progress' WHERE id = %s", (steps["discover"]["task_id"],))
+    async with db.connection() as conn:
+        assert (await episodes.progress(conn, episode))["said"] == "Finding stories about the topic (step 1 of 7)"
+
+    # the voice step runs and its render counts the lines it has spoken
+    await db.execute(
+        "UPDATE task_instances SET status = 'completed' WHERE workflow_id = %s"
+        " AND step_name IN ('discover', 'snippets', 'script', 'cover', 'music')",
+        (episode["workflow_id"],),
+    )
+    voice = await db.fetch_one(
+        "INSERT INTO tasks (task_type, agent_name, status) VALUES ('vfa.synthesize', 'vfa', 'in_progress') RETURNING id"
+    )
+    assert voice is not None
+    await db.execute(
+        "UPDATE task_instances SET status = 'queued', task_id = %s WHERE workflow_id = %s AND step_name = 'voice'",
+        (voice["id"], episode["workflow_id"]),
+    )
+    async with db.connection() as conn:
+        assert (await episodes.progress(conn, episode))["said"] == "Recording the voices (step 6 of 7)"
+    await db.execute(
+        "INSERT INTO episode_renders (episode_id, version, script_version, workflow_id, lines_total, lines_synthesized)"
+        " VALUES (%s, 1, 1, %s, 40, 11)",
+        (episode["id"], episode["workflow_id"]),
+    )
+    async with db.connection() as conn:
+        state = await episodes.progress(conn, episode)
+    assert state["said"] == "Recording the voices: line 12 of 40 (step 6 of 7)"
+    assert next(s for s in state["steps"] if s["name"] == "voice")["said"] == "Recording the voices: line 12 of 40"
