@@ -84,6 +84,7 @@ async def test_new_episode_mails_each_subscriber_once(
     assert inbox.messages[0]["List-Unsubscribe"]
     # the show's name and the show notes, made when the episode was published without a release step
     assert inbox.messages[0]["Subject"] == "Mailed: Ep 1"
+    assert inbox.messages[0]["From"] == "Mailed <aether@localhost>"
     row = await db.fetch_one("SELECT notes FROM episodes WHERE id = %s", (episode_id,))
     assert row is not None and row["notes"]["sources"][0]["url"] == "https://bees.example.org/hotels"
     assert row["notes"]["text"] in text and "- Pollinator hotels (Bee Times): https://bees.example.org/hotels" in text

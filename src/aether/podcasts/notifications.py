@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
 from html import escape
 from typing import Any
 
@@ -56,9 +57,11 @@ def episode_mail(
         f"<p>You get this mail because you subscribed to {escape(show)}. "
         f'<a href="{escape(unsubscribe, quote=True)}">Unsubscribe</a></p>'
     )
-    return build_message(
+    message = build_message(
         settings, subscriber["email"], f"{show}: {title}", text, html=body, unsubscribe_url=unsubscribe
     )
+    message.replace_header("From", formataddr((show, parseaddr(settings.smtp_from)[1])))  # from the show
+    return message
 
 
 async def confirmed_subscribers(conn: AsyncConnection, episode_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

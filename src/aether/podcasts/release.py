@@ -115,10 +115,15 @@ async def episode_notes(conn: AsyncConnection, settings: Settings, episode: Mapp
     origin = await provenance(conn, dict(episode))
     params = episode.get("params") if isinstance(episode.get("params"), Mapping) else {}
     assert isinstance(params, Mapping)
+    try:
+        chapters = await chapter_list(settings, outputs.get("voice", {}).get("chapters_uri"))
+    except (ValidationFailed, NotFound) as exc:  # notes without chapter times rather than none at all
+        log.warning("show notes of episode %s without chapters: %s", episode.get("id"), exc)
+        chapters = []
     return build_notes(
         script if isinstance(script, Mapping) else None,
         origin["stories"],
-        await chapter_list(settings, outputs.get("voice", {}).get("chapters_uri")),
+        chapters,
         show_title=_text(episode.get("show_title")) or _text(params.get("show_title")),
         title=_text(episode.get("title")),
         topic=_text(params.get("topic")),
