@@ -18,6 +18,7 @@ DOING: dict[str, str] = {
     "discover": "Finding stories about the topic",
     "snippets": "Reading the stories",
     "script": "Writing the script",
+    "draft": "Getting the script ready for the voices",
     "cover": "Drawing the cover",
     "music": "Composing the music",
     "voice": "Recording the voices",
