@@ -182,10 +182,9 @@ async def youtube_payload(
         chosen = getattr(target, name)
         return chosen if chosen is not None else config.get(name, default)
 
-    show = _text(episode.get("show_title"))
-    title = (
-        common["title"] if not show or show.casefold() in common["title"].casefold() else f"{common['title']} | {show}"
-    )
+    show, title = _text(episode.get("show_title")), str(common["title"])
+    if show and show.casefold() not in title.casefold():
+        title = f"{title} | {show}"  # the video names its show
     return {
         **common,
         "title": title,
