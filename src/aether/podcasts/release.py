@@ -102,9 +102,12 @@ def _step_outputs(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-async def episode_notes(conn: AsyncConnection, settings: Settings, episode: Mapping[str, Any]) -> ShowNotes:
+async def episode_notes(
+    conn: AsyncConnection, settings: Settings, episode: Mapping[str, Any], *, chapters_uri: str | None = None
+) -> ShowNotes:
     """The show notes of an episode from what its workflow made: the script, the stories it was made from
-    (its provenance) and the chapters the voice step wrote."""
+    (its provenance) and the chapters the voice step wrote (`chapters_uri`: those of the audio being
+    released, which may be a later render than the episode's first workflow made)."""
     outputs: dict[str, dict[str, Any]] = {}
     if episode.get("workflow_id"):
         try:
@@ -116,7 +119,7 @@ async def episode_notes(conn: AsyncConnection, settings: Settings, episode: Mapp
     params = episode.get("params") if isinstance(episode.get("params"), Mapping) else {}
     assert isinstance(params, Mapping)
     try:
-        chapters = await chapter_list(settings, outputs.get("voice", {}).get("chapters_uri"))
+        chapters = await chapter_list(settings, chapters_uri or outputs.get("voice", {}).get("chapters_uri"))
     except (ValidationFailed, NotFound) as exc:  # notes without chapter times rather than none at all
         log.warning("show notes of episode %s without chapters: %s", episode.get("id"), exc)
         chapters = []
@@ -231,7 +234,7 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
     # every payload is built (and checked) before the episode goes out
     page_url, feed_url = links(ctx.settings, episode)
     async with ctx.db.connection() as conn:
-        notes = await episode_notes(conn, ctx.settings, episode)
+        notes = await episode_notes(conn, ctx.settings, episode, chapters_uri=voice.get("chapters_uri"))
     common = {
         "title": _text(episode.get("title")),
         "description": notes.summary,
