@@ -50,13 +50,7 @@ async def snippets(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def script(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "script": {
-            "title": "Stand-in script",
-            "description": "Light pushes a sail into orbit. The hosts ask what comes next.",
-            "segments": len(payload.get("snippets") or []),
-        }
-    }
+    return {"script": {"title": "Stand-in script", "segments": len(payload.get("snippets") or [])}}
 
 
 async def cover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:

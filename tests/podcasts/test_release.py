@@ -123,7 +123,7 @@ async def test_an_episode_is_published_to_every_target_once(
     assert main["status"]["privacyStatus"] == "unlisted" and main["snippet"]["tags"] == ["science"]
     assert "00:00 Hello" in main["snippet"]["description"] and "00:01 News" in main["snippet"]["description"]
     # the description is the show notes: the summary, then every source with its link
-    assert main["snippet"]["description"].startswith("Light pushes a sail into orbit. The hosts ask what comes next.")
+    assert main["snippet"]["description"].startswith(row["notes"]["summary"])
     assert (
         "- Solar sails reach orbit (Orbit News): https://news.example.org/solar-sails" in main["snippet"]["description"]
     )

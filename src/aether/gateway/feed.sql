@@ -1,6 +1,6 @@
 -- name: feed_episodes
-SELECT e.id, e.guid, e.title, e.description, e.episode_type, e.episode_number, e.duration_seconds,
-       e.published_at, e.updated_at, e.notes,
+SELECT e.id, e.guid, e.title, e.description, e.notes, e.episode_type, e.episode_number, e.duration_seconds,
+       e.published_at, e.updated_at,
        a.id AS audio_id, a.path AS audio_path, a.metadata AS audio_meta,
        c.id AS cover_id, t.id AS transcript_id, t.metadata AS transcript_meta, ch.id AS chapters_id
   FROM episodes e

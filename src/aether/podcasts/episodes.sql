@@ -73,6 +73,10 @@ RETURNING *
 -- name: asset_by_id
 SELECT id, name, type, path, metadata, created_at, updated_at FROM assets WHERE id = %(id)s
 
+-- name: voice_lines
+SELECT lines_synthesized, lines_total FROM episode_renders
+ WHERE workflow_id = %(workflow_id)s::uuid
+
 -- name: record_download_day
 INSERT INTO episode_download_days (episode_id, day, client_hash, media)
 VALUES (%(episode_id)s, (LOCALTIMESTAMP)::date, %(client_hash)s, %(media)s)
@@ -88,7 +92,3 @@ SELECT step_name, agent_name, task_type, status, attempts, started_at, completed
 SELECT workflow_id, definition_name, definition_version, status, error_message, started_at, completed_at,
        created_at, updated_at
   FROM workflow_instances WHERE workflow_id = %(workflow_id)s
-
--- name: voice_lines
-SELECT lines_synthesized, lines_total FROM episode_renders
- WHERE workflow_id = %(workflow_id)s::uuid

@@ -256,6 +256,7 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         out["websub"] = {"feed_url": feed_url, "show_id": episode["show_id"]}
 
     async with ctx.db.transaction() as conn:
+        await store_notes(conn, episode_id, notes)  # with the publication, in its transaction
         out["published"] = await _publish_episode(conn, episode_id, ctx.workflow_id)
         cur = await conn.execute(Q.episode_with_show, {"id": episode_id})
         row = await cur.fetchone()
@@ -263,7 +264,6 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         if row["status"] != "published":
             raise ValidationFailed(f"episode {episode_id} is {row['status']}; it cannot be released", field="status")
         await link_assets(conn, dict(row))  # the feed lists the episode from now on
-        await store_notes(conn, episode_id, notes)
     if out["published"]:
         log.info("episode %s published", episode_id, extra={"workflow_id": ctx.workflow_id})
     return out

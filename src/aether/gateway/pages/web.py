@@ -195,8 +195,8 @@ async def episode_page(
         owner = user is not None and user.user_id == row["owner_id"]
         if row["status"] != "published" and not owner and not (user is not None and user.is_admin):
             raise NotFound(f"no episode {episode_id}", field="episode_id")
-        provenance = await episodes.provenance(conn, row)
         state = await episodes.progress(conn, row) if row["status"] != "published" else None
+        provenance = await episodes.provenance(conn, row)
     media = episodes.media_urls(row, base_url(request, settings))
     return render(
         request,
