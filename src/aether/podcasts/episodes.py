@@ -290,10 +290,22 @@ async def list_episodes(
     return rows[:limit], next_cursor
 
 
+def _running(steps: list[dict[str, Any]], name: str) -> bool:
+    return any(s["name"] == name and s["status"] == "in_progress" for s in steps)
+
+
+async def _voice_lines(conn: AsyncConnection, workflow_id: str) -> tuple[int, int] | None:
+    """(lines spoken, lines in all) of the render the voice step is making, when it counts them."""
+    cur = await conn.execute(Q.voice_lines, {"workflow_id": workflow_id})
+    row = await cur.fetchone()
+    if row is None or not row["lines_total"]:
+        return None
+    return int(row["lines_synthesized"] or 0), int(row["lines_total"])
+
+
 async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, Any]:
     """The episode's workflow, step by step, with what it is doing in words (`said`, aether.podcasts.stages)."""
     out: dict[str, Any] = {"episode_id": str(episode["id"]), "status": episode["status"], "workflow": None}
-    out["said"] = stages.said(out)
     if not episode.get("workflow_id"):
         return out
     try:
@@ -333,19 +345,6 @@ async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, 
         step["said"] = stages.step_said(step, lines=lines)
     out["said"] = stages.said(out, lines=lines)
     return out
-
-
-def _running(steps: list[dict[str, Any]], name: str) -> bool:
-    return any(s["name"] == name and s["status"] == "in_progress" for s in steps)
-
-
-async def _voice_lines(conn: AsyncConnection, workflow_id: str) -> tuple[int, int] | None:
-    """(lines spoken, lines in all) of the render the voice step is making, when it counts them."""
-    cur = await conn.execute(Q.voice_lines, {"workflow_id": workflow_id})
-    row = await cur.fetchone()
-    if row is None or not row["lines_total"]:
-        return None
-    return int(row["lines_synthesized"] or 0), int(row["lines_total"])
 
 
 def failure(state: dict[str, Any]) -> dict[str, Any] | None:

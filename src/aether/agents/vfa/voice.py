@@ -3,8 +3,8 @@
 Task `vfa.synthesize` (agent "vfa"):
 
     payload  {"script": {...} | {"script": {...}},   # PSWA's script (see aether.media.script)
-              "show_title": str?, "author": str?,       # the show's name and author: the tags' album and artist
               "cover_uri": str?,                    # cover art to embed (IGA's output)
+              "show_title": str?, "author": str?,   # the show's name and author: the tags' album and artist
               "music": {"bed_uri", "intro_uri", "outro_uri"} | {"seed": str} | false?}   # music agent's output
     result   {"audio_asset_id", "audio_uri", "opus_asset_id", "opus_uri", "transcript_asset_id",
               "transcript_uri", "chapters_asset_id", "chapters_uri", "duration_s", "loudness_lufs",
