@@ -11,13 +11,9 @@ Task `publish.release` (agent "publish"), after the voice, cover and video steps
 
 In one transaction the episode becomes `published` (processing -> published, a conditional UPDATE; the
 trigger of migration 0009 records `episodes_published` on that change, once), its media are linked
-(the gateway's `link_assets`, so the feed lists it at once), its show notes are stored (`store_notes`)
-and its subscribers' mail is enqueued (the same de-duplicated `mail.notify_episode` task the workflow's
-completion would have enqueued). A re-run changes nothing and builds the same payloads. Each platform
-step then posts under the idempotency guard; the YouTube description is the notes' summary and sources.
-
-An episode published by its workflow's completion (a show without targets) gets its notes from the
-`mail.notify_episode` task that the same transaction enqueues (`ensure_notes`), before any mail goes out.
+(the gateway's `link_assets`, so the feed lists it at once) and its subscribers' mail is enqueued (the
+same de-duplicated `mail.notify_episode` task the workflow's completion would have enqueued). A re-run
+changes nothing and builds the same payloads. Each platform step then posts under the idempotency guard.
 """
 
 from __future__ import annotations
