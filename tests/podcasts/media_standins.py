@@ -27,7 +27,21 @@ async def _store(ctx: TaskContext, path: Path, asset_type: str, **meta: Any) -> 
 
 
 async def discover(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"topics": [{"id": "00000000-0000-0000-0000-000000000001", "title": "Stand-in topic"}]}
+    story = {
+        "url": "https://news.example.org/solar-sails",
+        "title": "Solar sails reach orbit",
+        "publication": "Orbit News",
+    }
+    return {
+        "topics": [
+            {
+                "id": "00000000-0000-0000-0000-000000000001",
+                "title": "Stand-in topic",
+                "relevance": 0.5,
+                "sources": [story],
+            }
+        ]
+    }
 
 
 async def snippets(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:

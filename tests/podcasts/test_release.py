@@ -119,9 +119,21 @@ async def test_an_episode_is_published_to_every_target_once(
     # YouTube: the video and its Short, with the show's privacy, tags and the chapters
     assert len(yt.videos) == 2
     by_title = {v["snippet"]["title"]: v for v in yt.videos.values()}
-    main = by_title["Solar sails at last"]
+    main = by_title["Solar sails at last | The Test Show"]  # the title names the show
     assert main["status"]["privacyStatus"] == "unlisted" and main["snippet"]["tags"] == ["science"]
     assert "00:00 Hello" in main["snippet"]["description"] and "00:01 News" in main["snippet"]["description"]
+    # the description is the show notes: the summary, then every source with its link
+    assert main["snippet"]["description"].startswith(row["notes"]["summary"])
+    assert (
+        "- Solar sails reach orbit (Orbit News): https://news.example.org/solar-sails" in main["snippet"]["description"]
+    )
+    # the notes were stored with the episode when it was released
+    notes = row["notes"]
+    assert notes["sources"] == [
+        {"title": "Solar sails reach orbit", "url": "https://news.example.org/solar-sails", "publication": "Orbit News"}
+    ]
+    assert [(c["time"], c["title"]) for c in notes["chapters"]] == [("0:00", "Hello"), ("0:01", "News")]
+    assert 'href="https://news.example.org/solar-sails"' in notes["html"] and notes["summary"] in notes["text"]
     assert any(title.endswith("#Shorts") for title in by_title)
     assert len(yt.thumbnails) == 1
     # WebSub: the show's feed, after the episode was in it

@@ -26,7 +26,12 @@ class PswaSettings(Section):
         None, description="SQLite file of the script cache (AETHER_SCRIPT_CACHE=sqlite); default AETHER_HOME/scripts.db"
     )
     script_words_per_minute: int = Field(150, ge=60, le=300, description="Speaking rate that turns minutes into words.")
-    script_show_title: str = Field("Aether Daily", min_length=1, description="Show title used in scripts.")
+    script_show_title: str = Field(
+        "Aether Daily",
+        min_length=1,
+        description="Show title of scripts written without a show (aether script write, aether demo); "
+        "an episode of a show is always in the show's own name.",
+    )
     script_language: str = Field("en", min_length=2, max_length=16, description="Default script language (BCP 47).")
     script_hosts: list[dict[str, str]] = Field(
         default_factory=lambda: [

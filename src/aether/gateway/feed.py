@@ -3,6 +3,10 @@
 Feeds are built from `shows` and published `episodes` rows, kept in memory for
 AETHER_FEED_CACHE_SECONDS and revalidated by ETag (304). `FeedFastPath` answers
 `GET|HEAD /shows/{slug}/feed.xml` before FastAPI's routing, so a cached feed costs little.
+
+An item's `<description>` is its show notes as plain text (summary, sources, chapters) and its
+`<content:encoded>` the same notes as HTML in a CDATA section (aether.podcasts.notes); an episode without
+notes has its description.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ def rfc2822(moment: datetime | None) -> str:
 
 def _text(tag: str, value: Any) -> str:
     return f"<{tag}>{escape(str(value))}</{tag}>"
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _duration(seconds: Any) -> str | None:
@@ -105,11 +113,16 @@ def _item(episode: dict[str, Any], base_url: str, show_image: str) -> str:
     media = media_base(base_url, eid, episode.get("render_version"))
     enclosure_url = f"{media}/audio{audio.extension}"
     page_url = f"{base_url}/episodes/{eid}"
+    notes = episode.get("notes") if isinstance(episode.get("notes"), dict) else None
     parts = [
         "<item>",
         _text("title", episode["title"]),
         _text("itunes:title", episode["title"]),
-        _text("description", episode.get("description") or episode["title"]),
+        _text("description", (notes or {}).get("text") or episode.get("description") or episode["title"]),
+    ]
+    if notes and notes.get("html"):
+        parts.append(f"<content:encoded>{_cdata(str(notes['html']))}</content:encoded>")
+    parts += [
         _text("link", page_url),
         f'<guid isPermaLink="false">{escape(str(episode["guid"]))}</guid>',
         _text("pubDate", rfc2822(episode["published_at"])),

@@ -40,6 +40,12 @@ def to_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
+def podcast_name(text: str) -> str | None:
+    """The `podcastName` of a chapters document (the show it belongs to), if it names one."""
+    name = json.loads(text).get("podcastName")
+    return (name.strip() or None) if isinstance(name, str) else None
+
+
 def from_json(text: str) -> list[Chapter]:
     doc = json.loads(text)
     items = doc.get("chapters", [])

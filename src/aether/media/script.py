@@ -1,7 +1,10 @@
 """The episode script as the voice, video and music agents read it (PSWA's JSON output), validated.
 
     {show_title, episode_title, description, language, hosts: [{name, persona}],
-     segments: [{kind: intro|topic|outro, title, lines: [{speaker, text, sources?}]}], sources?}
+     segments: [{kind: intro|topic|outro, title, lines: [{speaker, text, sources?}]}], sources?, author?}
+
+`author` is the show's author (the artist in the audio tags); PSWA does not write it, the voice step
+takes it from the show.
 
 Fields beyond these are ignored; a missing or malformed one raises ValidationFailed naming it
 (`script.segments[1].lines[0].speaker`).
@@ -50,6 +53,7 @@ class Script:
     hosts: tuple[Host, ...]
     segments: tuple[Segment, ...]
     source_urls: tuple[str, ...] = ()
+    author: str = ""
 
     def host_index(self, speaker: str) -> int:
         return next(i for i, host in enumerate(self.hosts) if host.name == speaker)
@@ -162,4 +166,5 @@ def parse_script(data: Any, where: str = "script") -> Script:
         hosts=tuple(hosts),
         segments=tuple(segments),
         source_urls=tuple(dict.fromkeys(urls)),
+        author=_text(data, "author", where, required=False, max_len=200),
     )

@@ -1,6 +1,9 @@
-"""Tags of the encodings: ID3v2.3 for MP3 (title, show, hosts, description, language, cover as APIC,
+"""Tags of the encodings: ID3v2.3 for MP3 (title, show, author, description, language, cover as APIC,
 chapters as CTOC + CHAP frames) and Vorbis comments for Ogg Opus (the same facts, cover as
-METADATA_BLOCK_PICTURE, chapters as CHAPTERnnn / CHAPTERnnnNAME)."""
+METADATA_BLOCK_PICTURE, chapters as CHAPTERnnn / CHAPTERnnnNAME).
+
+The show is the album (TALB / album) and its author the artist (TPE1 + TPE2 / artist + albumartist), as
+podcast players list episodes; without an author the hosts are the artist."""
 
 from __future__ import annotations
 
@@ -51,6 +54,12 @@ class EpisodeTags:
     language: str
     chapters: list[Chapter]
     cover_jpeg: bytes | None = None
+    author: str = ""
+
+    @property
+    def artist(self) -> str:
+        """The show's author, else the hosts."""
+        return self.author or " & ".join(self.hosts)
 
 
 def tag_cover(image_bytes: bytes) -> bytes:
@@ -66,7 +75,9 @@ def write_id3(path: Path, tags: EpisodeTags) -> None:
     tag = id3.ID3()
     tag.add(id3.TIT2(encoding=3, text=[tags.title]))
     tag.add(id3.TALB(encoding=3, text=[tags.show]))
-    tag.add(id3.TPE1(encoding=3, text=[" & ".join(tags.hosts)]))
+    tag.add(id3.TPE1(encoding=3, text=[tags.artist]))
+    if tags.author:
+        tag.add(id3.TPE2(encoding=3, text=[tags.author]))
     tag.add(id3.TCON(encoding=3, text=["Podcast"]))
     tag.add(id3.TSSE(encoding=3, text=["Aether (Piper TTS, LAME)"]))
     if tags.description:
@@ -103,7 +114,9 @@ def write_opus_tags(path: Path, tags: EpisodeTags) -> None:
     assert audio.tags is not None
     audio.tags["title"] = [tags.title]
     audio.tags["album"] = [tags.show]
-    audio.tags["artist"] = tags.hosts
+    audio.tags["artist"] = [tags.author] if tags.author else tags.hosts
+    if tags.author:
+        audio.tags["albumartist"] = [tags.author]
     audio.tags["genre"] = ["Podcast"]
     audio.tags["language"] = [tags.language]
     if tags.description:

@@ -13,7 +13,7 @@ ffmpeg's concat demuxer with each caption's duration), so no system fonts are ne
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,7 +177,9 @@ def ffmpeg_args(
     duration: float,
     audio_start: float = 0.0,
     fade: bool = False,
+    metadata: Mapping[str, str] | None = None,
 ) -> list[str]:
+    """ffmpeg's arguments for one video; `metadata` become the MP4's tags (title, album, artist)."""
     wx, wy, ww, wh = layout.wave_box
     cx, cy, _, _ = layout.caption_box
     fps = spec.fps
@@ -201,6 +203,7 @@ def ffmpeg_args(
         ]
     )
     seek = ["-ss", f"{audio_start:.3f}", "-t", f"{duration:.3f}"] if audio_start > 0 or fade else []
+    tags = [arg for key, value in (metadata or {}).items() if value for arg in ("-metadata", f"{key}={value}")]
     return [
         "-framerate", str(fps), "-i", str(still),
         *seek, "-i", str(audio),
@@ -211,7 +214,7 @@ def ffmpeg_args(
         "-c:v", "libx264", "-preset", spec.preset, "-tune", "stillimage", "-crf", str(spec.crf),
         "-pix_fmt", "yuv420p", "-r", str(fps), "-g", str(fps * 10),
         "-c:a", "aac", "-b:a", f"{spec.audio_bitrate_kbps}k", "-ar", "44100",
-        "-t", f"{duration:.3f}", "-movflags", "+faststart",
+        "-t", f"{duration:.3f}", "-movflags", "+faststart", *tags,
         str(out),
     ]  # fmt: skip
 

@@ -1,20 +1,23 @@
 """Demo content: on a new, empty installation `aether up` creates a demo show and starts its first
-episode, so the home page is never empty."""
+episode, so the home page is never empty: until an episode is published it shows the demo episode's
+progress in words, or why it failed (`demo_episode`)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from aether.agents.tda.fetch import SAMPLES_FEED
 from aether.config import Settings
-from aether.db import Database
+from aether.db import AsyncConnection, Database, load_queries
 from aether.podcasts import episodes, shows
 from aether.podcasts.models import EpisodeIn
 from aether.podcasts.plan import public_url
 from aether.security import accounts
 
 log = logging.getLogger(__name__)
+Q = load_queries(__file__, "demo.sql")
 
 
 DEMO_EMAIL = "demo@aether.invalid"
@@ -73,3 +76,14 @@ async def ensure_demo_content(db: Database, settings: Settings) -> str | None:
             return None
     log.info("created the demo show %s and its first episode %s", DEMO_SLUG, episode["id"])
     return str(episode["id"])
+
+
+async def demo_episode(conn: AsyncConnection) -> dict[str, Any] | None:
+    """The demo show's newest episode with its progress (`said`, `error`), or None without a demo show."""
+    cur = await conn.execute(Q.latest_demo_episode, {"slug": DEMO_SLUG})
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    episode = dict(row)
+    state = await episodes.progress(conn, episode)
+    return episode | {"said": state["said"], "error": state.get("error")}

@@ -15,7 +15,7 @@ from aether.db import AsyncConnection, jsonable, load_queries
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import NotFound, ValidationFailed, WorkflowUnavailable
 from aether.orchestrator import get_workflow_state, start_workflow
-from aether.podcasts import media_info, shows, workflow
+from aether.podcasts import media_info, shows, stages, workflow
 from aether.podcasts.models import EpisodeIn
 from aether.podcasts.plan import prepare_start
 from aether.podcasts.voices import DEFAULT_HOSTS, check_cast_language
@@ -267,6 +267,7 @@ def episode_json(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     out = {key: row[key] for key in EPISODE_KEYS}
     eid = str(row["id"])
     out["media"] = media_urls(row, base_url, eid)
+    out["notes"] = row.get("notes")  # the show notes once released (aether.podcasts.notes), else null
     out["page_url"] = f"{base_url}/episodes/{eid}"
     out["progress_url"] = f"{base_url}/v1/episodes/{eid}/progress"
     return out
@@ -299,8 +300,21 @@ async def list_episodes(
     return rows[:limit], next_cursor
 
 
+def _running(steps: list[dict[str, Any]], name: str) -> bool:
+    return any(s["name"] == name and s["status"] == "in_progress" for s in steps)
+
+
+async def _voice_lines(conn: AsyncConnection, workflow_id: str) -> tuple[int, int] | None:
+    """(lines spoken, lines in all) of the render the voice step is making, when it counts them."""
+    cur = await conn.execute(Q.voice_lines, {"workflow_id": workflow_id})
+    row = await cur.fetchone()
+    if row is None or not row["lines_total"]:
+        return None
+    return int(row["lines_synthesized"] or 0), int(row["lines_total"])
+
+
 async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, Any]:
-    """The episode's workflow, step by step."""
+    """The episode's workflow, step by step, with what it is doing in words (`said`, aether.podcasts.stages)."""
     out: dict[str, Any] = {"episode_id": str(episode["id"]), "status": episode["status"], "workflow": None}
     workflow_id = await current_workflow(conn, episode)
     if not workflow_id:
@@ -337,6 +351,10 @@ async def progress(conn: AsyncConnection, episode: dict[str, Any]) -> dict[str, 
     out["finished"] = state["status"] in TERMINAL
     out["error"] = failure(state)
     out["warnings"] = warnings(state)
+    lines = await _voice_lines(conn, str(state["workflow_id"])) if _running(steps, "voice") else None
+    for step in steps:
+        step["said"] = stages.step_said(step, lines=lines)
+    out["said"] = stages.said(out, lines=lines)
     return out
 
 

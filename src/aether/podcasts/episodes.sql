@@ -21,7 +21,8 @@ SELECT e.*, s.slug AS show_slug, s.title AS show_title, s.user_id AS owner_id
 -- name: list_show_episodes
 SELECT e.id, e.show_id, e.workflow_id, e.guid, e.title, e.description, e.status, e.episode_type,
        e.episode_number, e.duration_seconds, e.published_at, e.created_at, e.updated_at,
-       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id
+       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id,
+       e.notes
   FROM episodes e
  WHERE e.show_id = %(show_id)s
    AND (%(after_created)s::timestamp IS NULL OR (e.created_at, e.id) < (%(after_created)s::timestamp, %(after_id)s::uuid))
@@ -31,7 +32,8 @@ SELECT e.id, e.show_id, e.workflow_id, e.guid, e.title, e.description, e.status,
 -- name: list_own_show_episodes
 SELECT e.id, e.show_id, e.workflow_id, e.guid, e.title, e.description, e.status, e.episode_type,
        e.episode_number, e.duration_seconds, e.published_at, e.created_at, e.updated_at,
-       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id
+       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id,
+       e.notes
   FROM episodes e JOIN shows s ON s.id = e.show_id AND s.user_id = %(user_id)s
  WHERE e.show_id = %(show_id)s
    AND (%(after_created)s::timestamp IS NULL OR (e.created_at, e.id) < (%(after_created)s::timestamp, %(after_id)s::uuid))
@@ -41,7 +43,8 @@ SELECT e.id, e.show_id, e.workflow_id, e.guid, e.title, e.description, e.status,
 -- name: list_user_episodes
 SELECT e.id, e.show_id, e.workflow_id, e.guid, e.title, e.description, e.status, e.episode_type,
        e.episode_number, e.duration_seconds, e.published_at, e.created_at, e.updated_at,
-       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id
+       e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id, e.chapters_asset_id,
+       e.notes
   FROM episodes e JOIN shows s ON s.id = e.show_id
  WHERE s.user_id = %(user_id)s
    AND (%(after_created)s::timestamp IS NULL OR (e.created_at, e.id) < (%(after_created)s::timestamp, %(after_id)s::uuid))
@@ -69,6 +72,10 @@ RETURNING *
 
 -- name: asset_by_id
 SELECT id, name, type, path, metadata, created_at, updated_at FROM assets WHERE id = %(id)s
+
+-- name: voice_lines
+SELECT lines_synthesized, lines_total FROM episode_renders
+ WHERE workflow_id = %(workflow_id)s::uuid
 
 -- name: record_download_day
 INSERT INTO episode_download_days (episode_id, day, client_hash, media)

@@ -25,12 +25,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from aether.agents.publishing.common import agent_config
 from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
 from aether.errors import NotFound, PermanentError, ValidationFailed
 from aether.media.chapters import from_json
-from aether.podcasts.episodes import link_assets
+from aether.orchestrator import get_workflow_state
+from aether.podcasts.episodes import link_assets, provenance
+from aether.podcasts.notes import ShowNotes, build_notes
 from aether.podcasts.plan import PAYLOAD_KEYS, RELEASE_AGENT, RELEASE_TASK, public_url
 from aether.podcasts.shows import feed_path
 from aether.podcasts.studio import finish_render
@@ -89,6 +93,63 @@ async def chapter_list(settings: Settings, chapters_uri: str | None) -> list[dic
     return out
 
 
+def _step_outputs(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        str(step["step_name"]): dict(step["output_summary"])
+        for step in state["steps"]
+        if step["status"] == "completed" and isinstance(step.get("output_summary"), Mapping)
+    }
+
+
+async def episode_notes(
+    conn: AsyncConnection, settings: Settings, episode: Mapping[str, Any], *, chapters_uri: str | None = None
+) -> ShowNotes:
+    """The show notes of an episode from what its workflow made: the script, the stories it was made from
+    (its provenance) and the chapters the voice step wrote (`chapters_uri`: those of the audio being
+    released, which may be a later render than the episode's first workflow made)."""
+    outputs: dict[str, dict[str, Any]] = {}
+    if episode.get("workflow_id"):
+        try:
+            outputs = _step_outputs(await get_workflow_state(conn, str(episode["workflow_id"])))
+        except NotFound:
+            outputs = {}
+    script = outputs.get("script", {}).get("script")
+    origin = await provenance(conn, dict(episode))
+    params = episode.get("params") if isinstance(episode.get("params"), Mapping) else {}
+    assert isinstance(params, Mapping)
+    try:
+        chapters = await chapter_list(settings, chapters_uri or outputs.get("voice", {}).get("chapters_uri"))
+    except (ValidationFailed, NotFound) as exc:  # notes without chapter times rather than none at all
+        log.warning("show notes of episode %s without chapters: %s", episode.get("id"), exc)
+        chapters = []
+    return build_notes(
+        script if isinstance(script, Mapping) else None,
+        origin["stories"],
+        chapters,
+        show_title=_text(episode.get("show_title")) or _text(params.get("show_title")),
+        title=_text(episode.get("title")),
+        topic=_text(params.get("topic")),
+        description=_text(episode.get("description")),
+    )
+
+
+async def store_notes(conn: AsyncConnection, episode_id: str, notes: ShowNotes) -> None:
+    await conn.execute(Q.store_notes, {"id": episode_id, "notes": Jsonb(notes.as_json())})
+
+
+async def ensure_notes(conn: AsyncConnection, settings: Settings, episode_id: str) -> dict[str, Any] | None:
+    """The notes of a published episode, made and stored now if it has none yet (None while unpublished)."""
+    episode = await conn.execute(Q.episode_with_show, {"id": episode_id})
+    row = await episode.fetchone()
+    if row is None or row["status"] != "published":
+        return None
+    if isinstance(row["notes"], dict):
+        return dict(row["notes"])
+    notes = await episode_notes(conn, settings, dict(row))
+    await store_notes(conn, episode_id, notes)
+    return notes.as_json()
+
+
 def telegram_payload(
     targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any], voice: Mapping[str, Any],
     cover: Mapping[str, Any],
@@ -107,8 +168,10 @@ def telegram_payload(
 async def youtube_payload(
     ctx: TaskContext, targets: PublishTargets, episode: Mapping[str, Any], common: dict[str, Any],
     params: Mapping[str, Any], voice: Mapping[str, Any], video: Mapping[str, Any], cover: Mapping[str, Any],
+    notes: ShowNotes,
 ) -> JSON:  # fmt: skip
-    """Show settings first, then the youtube agent's `config`, then YouTube's safe defaults."""
+    """Show settings first, then the youtube agent's `config`, then YouTube's safe defaults. The title names
+    the show; the description is the show notes (the agent adds the chapters and the links)."""
     target = targets.youtube
     assert target is not None
     if not video.get("video_uri"):
@@ -121,8 +184,13 @@ async def youtube_payload(
         chosen = getattr(target, name)
         return chosen if chosen is not None else config.get(name, default)
 
+    show, title = _text(episode.get("show_title")), str(common["title"])
+    if show and show.casefold() not in title.casefold():
+        title = f"{title} | {show}"  # the video names its show
     return {
         **common,
+        "title": title,
+        "description": notes.text(chapters=False),
         "video": video["video_uri"],
         "short": video.get("clip_uri") if target.shorts else None,
         "cover": cover.get("cover_uri"),
@@ -166,9 +234,11 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
         raise NotFound(f"no episode {episode_id}", field="params.episode_id")
     # every payload is built (and checked) before the episode goes out
     page_url, feed_url = links(ctx.settings, episode)
+    async with ctx.db.connection() as conn:
+        notes = await episode_notes(conn, ctx.settings, episode, chapters_uri=voice.get("chapters_uri"))
     common = {
         "title": _text(episode.get("title")),
-        "description": _text(episode.get("description")) or _text(episode.get("show_description")),
+        "description": notes.summary,
         "page_url": page_url,
         "feed_url": feed_url,
         "show_id": episode["show_id"],
@@ -188,11 +258,12 @@ async def release(ctx: TaskContext, payload: JSON) -> JSON:
     if "youtube" in platforms:
         if targets.youtube is None:
             raise ValidationFailed("the show has no youtube target", field="params.publish.youtube")
-        out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover)
+        out["youtube"] = await youtube_payload(ctx, targets, episode, common, params, voice, video, cover, notes)
     if "websub" in platforms:
         out["websub"] = {"feed_url": feed_url, "show_id": episode["show_id"]}
 
     async with ctx.db.transaction() as conn:
+        await store_notes(conn, episode_id, notes)  # with the publication, in its transaction
         out["published"] = await _publish_episode(conn, episode_id, ctx.workflow_id)
         cur = await conn.execute(Q.episode_with_show, {"id": episode_id})
         row = await cur.fetchone()

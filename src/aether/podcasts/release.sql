@@ -13,3 +13,6 @@ SELECT e.*, s.slug AS show_slug, s.title AS show_title, s.author AS show_author,
        s.description AS show_description, s.language AS show_language
   FROM episodes e JOIN shows s ON s.id = e.show_id
  WHERE e.id = %(id)s::uuid
+
+-- name: store_notes
+UPDATE episodes SET notes = %(notes)s WHERE id = %(id)s::uuid

@@ -81,6 +81,8 @@ DEFINITION = WorkflowDefinition(
             inputs={
                 "script": "$steps.draft.script",
                 "speech": "$steps.draft.speech",
+                "show_title": "$params.show_title",
+                "author": "$params.show_author",
                 "cover_uri": "$steps.cover.cover_uri",
                 "music": "$steps.music.music",
             },
@@ -97,6 +99,8 @@ DEFINITION = WorkflowDefinition(
                 "transcript_uri": "$steps.voice.transcript_uri",
                 "chapters_uri": "$steps.voice.chapters_uri",
                 "title": "$steps.voice.title",
+                "show_title": "$params.show_title",
+                "author": "$params.show_author",
             },
         ),
         Step(

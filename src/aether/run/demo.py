@@ -79,6 +79,7 @@ async def run_demo(
             "sources": [SAMPLES_FEED],
             "urls": [],
             "show_title": settings.script_show_title,
+            "show_author": "",
             "hosts": [h["name"] for h in settings.script_hosts],
             "cast": [
                 {"name": h["name"], "persona": h.get("persona", ""), "voice": None} for h in settings.script_hosts

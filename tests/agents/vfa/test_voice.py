@@ -48,7 +48,13 @@ async def test_episode_audio_end_to_end(settings: Settings, adb: Database, tmp_p
     cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, cover_payload))
     seed = music.music_seed({"show_title": script["show_title"], "title": script["episode_title"]})
     bed = await music.make_music(settings, adb, seed)
-    payload: dict[str, Any] = {"script": script, "cover_uri": cover["cover_uri"], "music": bed["music"]}
+    payload: dict[str, Any] = {
+        "script": script,
+        "cover_uri": cover["cover_uri"],
+        "music": bed["music"],
+        "show_title": "Herald Hour",
+        "author": "Hannah Herald",
+    }
     result = await vfa.synthesize_episode(settings, adb, vfa.plan(settings, payload))
     assert result["cached"] is False
     store = ObjectStore.from_settings(settings)
@@ -79,9 +85,10 @@ async def test_episode_audio_end_to_end(settings: Settings, adb: Database, tmp_p
     info = probe(mp3)
     assert info.of_kind("audio")[0].codec == "mp3" and info.of_kind("audio")[0].sample_rate == 44100
 
-    # ID3: title, show, cover, chapters
+    # ID3: title, the show (album) and its author (artist) from the payload, cover, chapters
     tags = ID3(str(mp3))
-    assert str(tags["TIT2"]) == script["episode_title"] and str(tags["TALB"]) == script["show_title"]
+    assert str(tags["TIT2"]) == script["episode_title"] and str(tags["TALB"]) == "Herald Hour"
+    assert str(tags["TPE1"]) == "Hannah Herald"
     apic = tags.getall("APIC")[0]
     assert apic.mime == "image/jpeg" and apic.type == 3 and apic.data[:2] == b"\xff\xd8"
     chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
@@ -91,10 +98,11 @@ async def test_episode_audio_end_to_end(settings: Settings, adb: Database, tmp_p
     opus_tags = OggOpus(str(opus)).tags
     assert opus_tags is not None
     assert opus_tags["title"] == [script["episode_title"]] and opus_tags["CHAPTER001NAME"] == ["Small models"]
+    assert opus_tags["album"] == ["Herald Hour"] and opus_tags["artist"] == ["Hannah Herald"]
     assert "METADATA_BLOCK_PICTURE" in opus_tags
 
-    # Podcasting 2.0 chapters at the segment boundaries
-    assert chapters["version"] == "1.2.0"
+    # Podcasting 2.0 chapters at the segment boundaries, under the show's name
+    assert chapters["version"] == "1.2.0" and chapters["podcastName"] == "Herald Hour"
     assert [c["title"] for c in chapters["chapters"]] == ["Welcome", "Small models", "Goodbye"]
     second_topic_line = speech[2]
     assert chapters["chapters"][1]["startTime"] <= second_topic_line.start
@@ -135,6 +143,23 @@ async def test_bad_payloads_are_refused_before_any_work(settings: Settings, adb:
         await vfa.synthesize_episode(settings, adb, vfa.plan(settings, {}))
     assert info.value.field == "script"
     assert (await _count(adb) == 0 and not (settings.home / "objects").exists()) or not _objects(settings)
+
+
+def test_the_show_named_in_the_payload_names_the_render(settings: Settings) -> None:
+    script = short_script()
+    plain = vfa.plan(settings, {"script": script, "music": False})
+    assert plain.script.show_title == "Aether Test Show" and plain.script.author == ""
+    named = vfa.plan(settings, {"script": script, "music": False, "show_title": " Herald  Hour ", "author": "Hannah"})
+    assert named.script.show_title == "Herald Hour" and named.script.author == "Hannah"
+    assert named.render_key != plain.render_key  # a renamed show is a new render (its tags differ)
+    other = vfa.plan(settings, {"script": script, "music": False, "show_title": "Herald Hour", "author": "Ivo"})
+    assert other.render_key != named.render_key
+    blank = vfa.plan(settings, {"script": script, "music": False, "show_title": "", "author": None})
+    assert blank.render_key == plain.render_key
+    for bad in ({"author": 7}, {"show_title": "x" * 201}):
+        with pytest.raises(ValidationFailed) as info:
+            vfa.plan(settings, {"script": script, "music": False} | bad)
+        assert info.value.field == next(iter(bad))
 
 
 def test_handlers_are_registered() -> None:

@@ -23,7 +23,12 @@ async def test_videos_of_an_episode(settings: Settings, adb: Database, tmp_path:
     script = short_script()
     cover = await iga.make_episode_cover(settings, adb, iga.plan(settings, {"title": script["episode_title"]}))
     audio = await vfa.synthesize_episode(
-        settings, adb, vfa.plan(settings, {"script": script, "cover_uri": cover["cover_uri"], "music": False})
+        settings,
+        adb,
+        vfa.plan(
+            settings,
+            {"script": script, "cover_uri": cover["cover_uri"], "music": False, "show_title": "Herald Hour"},
+        ),
     )
     payload = {
         "audio_uri": audio["audio_uri"],
@@ -31,8 +36,8 @@ async def test_videos_of_an_episode(settings: Settings, adb: Database, tmp_path:
         "transcript_uri": audio["transcript_uri"],
         "chapters_uri": audio["chapters_uri"],
         "title": script["episode_title"],
-        "show_title": script["show_title"],
-    }
+        "author": "Hannah Herald",
+    }  # no show_title: the show is the one the chapters name
     result = await video.render_video(settings, adb, video.plan(settings, payload))
     store = ObjectStore.from_settings(settings)
     mp4 = store.download(result["video_uri"], tmp_path / "v.mp4")
@@ -49,6 +54,8 @@ async def test_videos_of_an_episode(settings: Settings, adb: Database, tmp_path:
             assert abs(decoded_duration(path) - expected) < 0.6
         else:
             assert 1.0 < info.duration_s <= 60.0
+        assert info.tags.get("title") == script["episode_title"] and info.tags.get("album") == "Herald Hour"
+        assert info.tags.get("artist") == "Hannah Herald"
         head = path.read_bytes()[:200_000]
         assert head.find(b"moov") != -1 and head.find(b"moov") < head.find(b"mdat")  # +faststart
     assert result["clip_start_s"] is not None and result["clip_end_s"] <= audio["duration_s"]
@@ -63,3 +70,6 @@ async def test_bad_video_input(settings: Settings, adb: Database) -> None:
     with pytest.raises(ValidationFailed) as info:
         await video.render_video(settings, adb, video.plan(settings, {"title": "x", "audio_uri": 5}))
     assert info.value.field == "audio_uri"
+    with pytest.raises(ValidationFailed) as info:
+        video.plan(settings, {"title": "x", "author": ["a"]})
+    assert info.value.field == "author"

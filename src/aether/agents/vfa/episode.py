@@ -281,6 +281,7 @@ def render_episode_audio(
     tags = EpisodeTags(
         title=script.episode_title,
         show=script.show_title,
+        author=script.author,
         hosts=[h.name for h in script.hosts],
         description=script.description,
         language=script.language,

@@ -6,6 +6,7 @@ Task `vfa.synthesize` (agent "vfa"):
               "speech": {"cast", "language", "pronunciations": [{"text", "say"}], "loudness_lufs",
                          "music": bool}?,           # the show's speech settings (the draft step's)
               "cover_uri": str?,                    # cover art to embed (IGA's output)
+              "show_title": str?, "author": str?,   # the show's name and author: the tags' album and artist
               "music": {"bed_uri", "intro_uri", "outro_uri"} | {"seed": str} | false?}   # music agent's output
     result   {"audio_asset_id", "audio_uri", "opus_asset_id", "opus_uri", "transcript_asset_id",
               "transcript_uri", "chapters_asset_id", "chapters_uri", "duration_s", "loudness_lufs",
@@ -27,7 +28,7 @@ import json
 import shutil
 from asyncio import to_thread
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -68,7 +69,7 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VoiceJob:
         raise ValidationFailed("the payload must be a JSON object", field="payload")
     if "script" not in payload:
         raise ValidationFailed("payload.script is required (PSWA's script JSON)", field="script")
-    script = parse_script(payload["script"])
+    script = _with_show(parse_script(payload["script"]), payload)
     cover_uri = payload.get("cover_uri")
     if cover_uri is not None and (not isinstance(cover_uri, str) or not cover_uri):
         raise ValidationFailed("cover_uri must be an object URI", field="cover_uri")
@@ -124,6 +125,21 @@ def _lexicon(raw: Any) -> list[tuple[str, str]]:
             raise ValidationFailed(f"{field} must be {{text, say}} with both set", field=field)
         pairs.append((text, say))
     return pairs
+
+
+def _with_show(script: Script, payload: Mapping[str, Any]) -> Script:
+    """The script under the show's own name and author when the payload gives them."""
+    show_title, author = _name(payload, "show_title"), _name(payload, "author")
+    return replace(script, show_title=show_title or script.show_title, author=author or script.author)
+
+
+def _name(payload: Mapping[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValidationFailed(f"{key} must be a string of at most 200 characters", field=key)
+    return " ".join(value.split())
 
 
 def _music_ref(settings: Settings, raw: Any, script: Script) -> dict[str, Any] | None:

@@ -4,9 +4,13 @@
 Task `video.render` (agent "video"):
 
     payload  {"audio_uri": str, "cover_uri": str, "transcript_uri": str, "title": str,
-              "show_title": str?, "chapters_uri": str?, "enabled": bool?}   # enabled false: skipped
+              "show_title": str?, "author": str?, "chapters_uri": str?, "enabled": bool?}   # enabled false: skipped
     result   {"video_asset_id", "video_uri", "clip_asset_id", "clip_uri", "duration_s", "clip_start_s",
               "clip_end_s", "cached", "assets": {"video": {id, uri, type}, "clip": {...}}}
+
+The show's name is drawn above the title on both videos and tagged as the MP4's album (the author as its
+artist); without `show_title` it is the `podcastName` of the chapters (the voice step names the show there),
+so a video never goes out without its show's name.
 
 The whole step is `await render_video(settings, db, plan(settings, payload))`, as the task handler runs it
 (which also skips a payload with `enabled: false`, and fails bad input at once).
@@ -49,7 +53,7 @@ from aether.queue import scratch
 from aether.queue.tasks import Blueprint, TaskContext, bad_input_is_permanent
 from aether.storage import Asset, ObjectStore, PendingAsset, RunCpu, render_once
 
-ENGINE_VERSION = "video-1"
+ENGINE_VERSION = "video-2"  # 2: the MP4s carry title, album (show) and artist tags
 ROLES = ("video", "clip")
 
 
@@ -64,6 +68,7 @@ class VideoJob:
     chapters_uri: str | None
     title: str
     show_title: str | None
+    author: str | None
     spec: VideoSpec
     clip_max_s: float
     render_key: str
@@ -84,22 +89,28 @@ def plan(settings: Settings, payload: Mapping[str, Any]) -> VideoJob:
     title = payload.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 300:
         raise ValidationFailed("title must be a string of 1 to 300 characters", field="title")
-    show_title = payload.get("show_title")
-    if show_title is not None and (not isinstance(show_title, str) or len(show_title) > 200):
-        raise ValidationFailed("show_title must be a string of at most 200 characters", field="show_title")
+    show_title, author = _name(payload, "show_title"), _name(payload, "author")
     spec = VideoSpec(fps=settings.video_fps, preset=settings.video_preset, crf=settings.video_crf)
     audio, cover = str(_uri(payload, "audio_uri")), str(_uri(payload, "cover_uri"))
     transcript, chapters = str(_uri(payload, "transcript_uri")), _uri(payload, "chapters_uri", required=False)
     clean_title = " ".join(title.split())
-    show = " ".join(show_title.split()) if show_title else None
     parts = {
         "engine": ENGINE_VERSION,
-        "inputs": [audio, cover, transcript, chapters, clean_title, show],
+        "inputs": [audio, cover, transcript, chapters, clean_title, show_title, *([author] if author else [])],
         "spec": [spec.fps, spec.preset, spec.crf, spec.audio_bitrate_kbps, settings.video_clip_max_s],
         "font": str(settings.media_font) if settings.media_font else None,
     }
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return VideoJob(audio, cover, transcript, chapters, clean_title, show, spec, settings.video_clip_max_s, key)
+    return VideoJob(
+        audio, cover, transcript, chapters, clean_title, show_title, author, spec, settings.video_clip_max_s, key
+    )
+
+
+def _name(payload: Mapping[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > 200):
+        raise ValidationFailed(f"{key} must be a string of at most 200 characters", field=key)
+    return (" ".join(value.split()) or None) if value else None
 
 
 def _segments(cues: list[Cue], chapters_text: str | None) -> tuple[list[Cue], list[str] | None]:
@@ -132,6 +143,8 @@ def render_and_store(settings: Settings, job: VideoJob, *, owner: str | None = N
         cues = parse_webvtt(store.get_bytes(job.transcript_uri).decode("utf-8"))
         chapters_text = store.get_bytes(job.chapters_uri).decode("utf-8") if job.chapters_uri else None
         cues, kinds = _segments(cues, chapters_text)
+        show = job.show_title or (chapter_doc.podcast_name(chapters_text) if chapters_text else None)
+        tags = {"title": job.title, "album": show or "", "artist": job.author or ""}
         duration = decoded_duration(audio)
         window = strongest_window(cues, kinds, job.clip_max_s)
         font_path = settings.media_font
@@ -142,23 +155,21 @@ def render_and_store(settings: Settings, job: VideoJob, *, owner: str | None = N
         runs: list[tuple[subprocess.Popen[bytes], Path, str]] = []
         try:
             vertical_still = workdir / "vertical.png"
-            compose_still(cover, VERTICAL, job.title, job.show_title, font_path).save(vertical_still, compress_level=1)
+            compose_still(cover, VERTICAL, job.title, show, font_path).save(vertical_still, compress_level=1)
             clip_captions = write_captions(
                 cues, VERTICAL, workdir / "captions-v", duration=window.duration, offset=window.start,
                 font_path=font_path,
             )  # fmt: skip
             clip_args = ffmpeg_args(
                 vertical_still, audio, clip_captions, clip, VERTICAL, job.spec,
-                duration=window.duration, audio_start=window.start, fade=True,
+                duration=window.duration, audio_start=window.start, fade=True, metadata=tags,
             )  # fmt: skip
             runs.append((*start_ffmpeg(clip_args, workdir / "vertical.log"), "vertical clip"))
             landscape_still = workdir / "landscape.png"
-            compose_still(cover, LANDSCAPE, job.title, job.show_title, font_path).save(
-                landscape_still, compress_level=1
-            )
+            compose_still(cover, LANDSCAPE, job.title, show, font_path).save(landscape_still, compress_level=1)
             captions = write_captions(cues, LANDSCAPE, workdir / "captions-l", duration=duration, font_path=font_path)
             landscape_args = ffmpeg_args(
-                landscape_still, audio, captions, video, LANDSCAPE, job.spec, duration=duration
+                landscape_still, audio, captions, video, LANDSCAPE, job.spec, duration=duration, metadata=tags
             )
             runs.append((*start_ffmpeg(landscape_args, workdir / "landscape.log"), "landscape video"))
             for proc, log, what in runs:

@@ -1,9 +1,11 @@
 """The one Jinja environment of the web pages (`gateway/templates/`) and `render`, which every page
-goes through: it adds the user, the CSRF token for the page's forms and the base URL to the context."""
+goes through: it adds the user, the CSRF token for the page's forms and the base URL to the context.
+The filter `when` shows a moment to the second (`2026-12-03 08:15:06`), never with microseconds."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,16 @@ from aether.gateway.deps import ANON_CSRF_COOKIE, base_url, is_https
 from aether.security.sessions import Session, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+def when(value: Any) -> str:
+    """A timestamp to the second (UTC, as stored); text as it is; nothing for None."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
+
+
+templates.env.filters["when"] = when
 
 
 def _csrf_for(request: Request, user: Session | None) -> tuple[str, bool]:

@@ -31,12 +31,12 @@ from aether.gateway.deps import (
 from aether.gateway.errors import http_status
 from aether.gateway.pages.render import render
 from aether.media.cover import show_cover_png
-from aether.orchestrator import cancel_workflow, list_workflows, retry_workflow
+from aether.orchestrator import cancel_workflow, retry_workflow
 from aether.podcasts import episodes, scripts, shows, subscribers, voices
+from aether.podcasts.demo import demo_episode
 from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.providers import netguard
 from aether.queue import cancel, retry
-from aether.queue.control import TaskFilter, list_tasks
 from aether.security import accounts, sessions
 from aether.security.sessions import Session, csrf_token, tokens_match
 
@@ -86,7 +86,8 @@ async def home(request: Request, user: OptionalUser, db: DB) -> HTMLResponse:
         latest = [dict(r) for r in await cur.fetchall()]
         cur = await conn.execute(shows.Q.all_shows)
         all_shows = [dict(r) for r in await cur.fetchall()]
-    return render(request, "home.html", user, latest=latest, shows=all_shows)
+        demo = None if latest else await demo_episode(conn)  # nothing published yet: how the demo is doing
+    return render(request, "home.html", user, latest=latest, shows=all_shows, demo=demo)
 
 
 @router.get("/shows/new", response_class=HTMLResponse)
@@ -216,8 +217,9 @@ async def episode_page(
     async with db.connection() as conn:
         row = await episodes.public_episode(conn, episode_id)
         owner = user is not None and user.user_id == row["owner_id"]
-        if row["status"] != "published" and not owner:
+        if row["status"] != "published" and not owner and not (user is not None and user.is_admin):
             raise NotFound(f"no episode {episode_id}", field="episode_id")
+        state = await episodes.progress(conn, row) if row["status"] != "published" else None
         provenance = await episodes.provenance(conn, row)
         script = await _studio_script(conn, row) if owner else None
     media = episodes.media_urls(row, base_url(request, settings))
@@ -228,6 +230,7 @@ async def episode_page(
         episode=row,
         media=media,
         provenance=provenance,
+        state=state,
         owner=owner,
         script=script,
         hosts=[h["name"] for h in (script or {}).get("hosts", [])],
@@ -385,21 +388,6 @@ async def revoke_session(session_id: str, request: Request, user: OptionalUser, 
 
 
 # ---- admin ---------------------------------------------------------------------------------------
-
-
-@router.get("/admin", response_class=HTMLResponse)
-async def admin(request: Request, user: OptionalUser, db: DB) -> Response:
-    if user is None:
-        return _login_redirect(request)
-    if not user.is_admin:
-        raise Forbidden("this page needs the admin role")
-
-    async with db.connection() as conn:
-        cur = await conn.execute(accounts.Q.list_users)
-        users = [dict(r) for r in await cur.fetchall()]
-        flows = await list_workflows(conn, limit=50)
-        tasks = (await list_tasks(conn, TaskFilter(), page=1, page_size=50)).rows
-    return render(request, "admin.html", user, users=users, workflows=flows, tasks=tasks)
 
 
 @router.post("/admin/workflows/{workflow_id}/{action}")

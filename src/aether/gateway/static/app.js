@@ -8,14 +8,14 @@
     const status = document.getElementById("progress-status");
     const list = document.getElementById("progress-steps");
     if (!status || !list) return;
-    const wf = state.workflow;
-    status.textContent = wf ? `Workflow ${wf.status}: ${state.done_steps || 0} of ${state.total_steps || 0} steps done` : `Episode ${state.status}`;
+    // the words come from the server (aether.podcasts.stages), the same on the page and in the stream
+    status.textContent = state.said || `Episode ${state.status}`;
     list.innerHTML = "";
     for (const step of state.steps || []) {
       const li = document.createElement("li");
       li.dataset.status = step.status;
       li.dataset.step = step.name;
-      li.textContent = `${step.name} (${step.agent}): ${step.status}` + (step.error ? ` — ${step.error}` : "");
+      li.textContent = step.said || `${step.name}: ${step.status}`;
       list.appendChild(li);
     }
   }
