@@ -24,6 +24,7 @@ from aether.gateway import announce
 from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
+from aether.gateway.middleware.control_chars import RejectControlChars
 from aether.gateway.pages import admin as admin_pages
 from aether.gateway.pages import web
 from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, scripts, shows, subscribers
@@ -103,6 +104,7 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(FeedFastPath, gateway=app)
+    app.add_middleware(RejectControlChars, routes=[route for router in ROUTERS for route in router.routes])
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuditScope)
     app.add_middleware(ForgetPagesOnWrite, pages=app.state.page_cache)

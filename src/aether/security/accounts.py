@@ -53,7 +53,7 @@ async def login(
         raise Unauthorized("wrong email or password", field="password")
     await record_login_attempt(conn, email, ip, succeeded=True)
     if passwords.needs_rehash(user["password_hash"]):
-        new_hash = await passwords.hash_password_async(password)
+        new_hash = await passwords.hash_password_async(password, check=False)
         await conn.execute(Q.update_password_hash, {"id": user["id"], "password_hash": new_hash})
     await conn.execute(Q.mark_login, {"id": user["id"]})
     token, session = await create_session(conn, user["id"], ttl_s=ttl_s, user_agent=user_agent, ip=ip)
