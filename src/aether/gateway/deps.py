@@ -186,6 +186,13 @@ async def require_admin(session: Annotated[Session, Depends(current_user)]) -> S
     return session
 
 
+async def caller_id(request: Request) -> str:
+    """`user:<id>` of the authenticated caller (401 for an anonymous one): what idempotency keys are
+    scoped to (aether.idempotency.HttpPolicy.caller)."""
+    session = await optional_session(request, request.app.state.db, request.app.state.settings)
+    return f"user:{(await current_user(session)).user_id}"
+
+
 OptionalUser = Annotated[Session | None, Depends(optional_session)]
 CurrentUser = Annotated[Session, Depends(current_user)]
 AdminUser = Annotated[Session, Depends(require_admin)]
