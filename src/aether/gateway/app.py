@@ -25,6 +25,7 @@ from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
 from aether.gateway.middleware.control_chars import RejectControlChars
+from aether.gateway.middleware.security_headers import SecurityHeaders
 from aether.gateway.pages import admin as admin_pages
 from aether.gateway.pages import web
 from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, scripts, shows, subscribers
@@ -108,4 +109,5 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuditScope)
     app.add_middleware(ForgetPagesOnWrite, pages=app.state.page_cache)
+    app.add_middleware(SecurityHeaders)
     return app
