@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from aether.config.base import Section
 
@@ -49,6 +49,19 @@ class GatewaySettings(Section):
     )
     feed_cache_seconds: float = Field(
         5.0, ge=0, le=3600, description="Seconds a generated RSS feed is served from memory before re-checking."
+    )
+
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that opens /metrics on the gateway's port (`Authorization: Bearer <token>`); an "
+        "admin's session opens it too. Unset: /metrics there is 404 to everyone else.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics, without a token, on this port of 127.0.0.1 too, beside the gateway "
+        "(`aether api` and `aether up`), for a Prometheus on the same machine.",
     )
 
     @field_validator("trusted_proxies")

@@ -1,6 +1,7 @@
 """The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
 
-`create_app(settings, hooks=...)` builds it; the database pool opens in the lifespan (or pass `db=` an
+`create_app(settings, hooks=...)` builds it (`create_metrics_app(settings)` the small app that serves only
+/metrics on the loopback port of AETHER_METRICS_PORT); the database pool opens in the lifespan (or pass `db=` an
 already open Database, which the app then does not close). `hooks` are the queue hooks that run when
 the app cancels a task (aether.run.HOOKS). Its routers are named in `ROUTERS`.
 """
@@ -110,4 +111,23 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
     app.add_middleware(AuditScope)
     app.add_middleware(ForgetPagesOnWrite, pages=app.state.page_cache)
     app.add_middleware(SecurityHeaders)
+    return app
+
+
+def create_metrics_app(settings: Settings) -> FastAPI:
+    """Only `/metrics`, unguarded: for 127.0.0.1:AETHER_METRICS_PORT (a pool of its own, opened on start)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        small = settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 2})
+        app.state.db = await open_database(small, name="aether-metrics")
+        try:
+            yield
+        finally:
+            await app.state.db.close()
+
+    app = FastAPI(title="Aether metrics", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(ops.metrics_router)
     return app
