@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
-from pydantic import SecretStr
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from pydantic import SecretStr
 
 from aether.config import Settings
 from aether.db.pool import connect
