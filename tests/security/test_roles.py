@@ -120,7 +120,8 @@ async def test_the_readonly_role_cannot_read_password_or_token_hashes(
     )
     assert user is not None
     await adb.execute(
-        "INSERT INTO user_sessions (user_id, token_hash, expires_at) VALUES (%s, %s, LOCALTIMESTAMP + interval '1 day')",
+        "INSERT INTO user_sessions (user_id, token_hash, expires_at) "
+        "VALUES (%s, %s, LOCALTIMESTAMP + interval '1 day')",
         (user["id"], "f" * 64),
     )
     ro = settings.model_copy(update={"database_role": "aether_readonly"})
