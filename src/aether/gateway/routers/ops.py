@@ -8,6 +8,7 @@ loopback-only port of AETHER_METRICS_PORT (aether.gateway.app.create_metrics_app
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,6 +25,7 @@ from aether.ops.metrics import Snapshot, gather_async, render, short_error
 from aether.security.sessions import tokens_match
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -36,10 +38,15 @@ async def readyz(request: Request) -> JSONResponse:
     report = await readiness(getattr(request.app.state, "db", None))
     if report["ready"]:
         return JSONResponse(report)
+    database = report["checks"].get("database")
+    if isinstance(database, str) and database.startswith("unreachable"):  # no address, user or name to anyone
+        log.warning("not ready: database %s", database)
+        report["checks"]["database"] = "unreachable"
     return JSONResponse(report, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 metrics_router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/metrics", include_in_schema=False)
