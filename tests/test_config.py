@@ -96,3 +96,12 @@ def test_a_section_reads_its_own_variables_alone(monkeypatch: pytest.MonkeyPatch
     tda = TdaSettings()
     assert (tda.tda_concurrency, tda.tda_max_items_per_feed) == (3, 7)
     assert not hasattr(tda, "port")
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = load_settings(trusted_proxies="10.0.0.0/8, 192.0.2.7,2001:db8::/32")
+    assert [str(n) for n in settings.trusted_proxy_networks] == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]
+    assert load_settings().trusted_proxy_networks == ()
+    with pytest.raises(ConfigError, match=r"AETHER_TRUSTED_PROXIES: .*'proxy\.example' is not an IP address") as info:
+        load_settings(trusted_proxies="10.0.0.1, proxy.example")
+    assert info.value.field == "AETHER_TRUSTED_PROXIES"

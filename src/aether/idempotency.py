@@ -3,7 +3,9 @@
 Both share one record per (idempotency key, scope): the scope is the workflow id (`X-Workflow-ID` for
 HTTP, the task's workflow for side effects) or "" when there is none.
 
-HTTP (the IETF Idempotency-Key draft): `begin` claims a key before a mutating request runs and answers
+HTTP (the IETF Idempotency-Key draft): the caller is authenticated first (an anonymous request gets 401, not
+an answer about the key) and keys are scoped to the caller (`user:<id>`, then the X-Workflow-ID), so two
+users never share a key. `begin` claims a key before a mutating request runs and answers
 one of NEW (run it), REPLAY (send the stored status and body), IN_FLIGHT (409: the first request is still
 running) or MISMATCH (422: the key was used with another request). `complete` stores the response,
 `release` forgets a request that failed so it can be sent again. `IdempotentRoute` does all of it for a
@@ -401,14 +403,31 @@ def _replay(claim: Claim) -> Response:
     return PlainResponse(raw, status_code=claim.response_status or 200, headers=headers, media_type=media)
 
 
+Caller = Callable[["Request"], Awaitable[str]]
+
+
 @dataclass(frozen=True)
 class HttpPolicy:
-    """How a router uses keys: `required` (400 without one), which methods, which headers identify the
-    caller (so one client's key can never replay another's response)."""
+    """How a router uses keys: `required` (400 without one), which methods, and who the caller is.
+
+    `caller` authenticates the request before its key is looked at (raising Unauthorized for an anonymous
+    one) and returns who it is (e.g. `user:7`): keys are then scoped to that caller, so two users may use
+    the same key independently and nobody learns whether another's key exists. Without `caller`, the
+    `caller_headers` go into the request's fingerprint (one client's key never replays another's
+    response, though it answers 422 "already used")."""
 
     required: bool = True
     methods: frozenset[str] = MUTATING
     caller_headers: Sequence[str] = ("authorization", "cookie")
+    caller: Caller | None = None
+
+
+def caller_scope(caller: str, scope: str) -> str:
+    """The record's scope for `caller` and the request's X-Workflow-ID `scope` (hashed when too long)."""
+    combined = f"{caller}/{scope}" if scope else caller
+    if len(combined) <= MAX_SCOPE:
+        return combined
+    return f"{caller}/sha256:{fingerprint(scope)}"[:MAX_SCOPE]
 
 
 async def guard_request(
@@ -420,6 +439,7 @@ async def guard_request(
     """Run `call` under the request's idempotency key (see the module docstring for the rules)."""
     if request.method.upper() not in policy.methods:
         return await call()
+    who = await policy.caller(request) if policy.caller is not None else None  # authentication comes first
     try:
         key = key_from_headers(request.headers)
         scope = check_scope(request.headers.get(SCOPE_HEADER))
@@ -436,7 +456,9 @@ async def guard_request(
         return await call()
     body = await request.body()
     content_type = request.headers.get("content-type")
-    caller = [request.headers.get(name, "") for name in policy.caller_headers]
+    caller = [request.headers.get(name, "") for name in policy.caller_headers] if who is None else []
+    if who is not None:
+        scope = caller_scope(who, scope)
     print_ = fingerprint(
         request.method.upper(), request.url.path, request.url.query, *caller, canonical_body(body, content_type)
     )
@@ -492,15 +514,18 @@ def idempotent_route(
     required: bool = True,
     methods: Sequence[str] = tuple(MUTATING),
     caller_headers: Sequence[str] = ("authorization", "cookie"),
+    caller: Caller | None = None,
 ) -> type[Any]:
     """An APIRoute class for `APIRouter(route_class=idempotent_route())`: every mutating route of the
-    router takes `Idempotency-Key` / `X-Idempotency-Key`, scoped by `X-Workflow-ID`; the database is
-    `request.app.state.db` (an Database)."""
+    router takes `Idempotency-Key` / `X-Idempotency-Key`, scoped by `X-Workflow-ID` and, with `caller`,
+    by the authenticated caller (see HttpPolicy); the database is `request.app.state.db` (a Database)."""
     from fastapi import Request as FastAPIRequest
     from fastapi import Response as FastAPIResponse
     from fastapi.routing import APIRoute
 
-    policy = HttpPolicy(required, frozenset(m.upper() for m in methods), tuple(h.lower() for h in caller_headers))
+    policy = HttpPolicy(
+        required, frozenset(m.upper() for m in methods), tuple(h.lower() for h in caller_headers), caller
+    )
 
     class IdempotentRoute(APIRoute):
         def get_route_handler(self) -> Callable[[FastAPIRequest], Coroutine[Any, Any, FastAPIResponse]]:

@@ -19,4 +19,13 @@ async def test_users_create(cli_env: dict[str, str], db: Database) -> None:
     assert r.returncode == 1 and "already exists" in r.stderr
     r = run_aether(["users", "create", "x@example.org", "--password-stdin"], cli_env, input="short\n")
     assert r.returncode == 1 and "password" in r.stderr and "Traceback" not in r.stderr
-    assert len(await db.fetch_all("SELECT id FROM users")) == 2
+    r = run_aether(["users", "create", "x@example.org", "--password-stdin"], cli_env, input="password123\n")
+    assert r.returncode == 1 and "common" in r.stderr and "Traceback" not in r.stderr
+    r = run_aether(["users", "create", "pad@example.org", "--password-stdin"], cli_env, input=" padded pw \n")
+    assert r.returncode == 0, r.stderr
+    r = run_aether(["users", "create", "x\x01@example.org", "--password-stdin"], cli_env, input="another pw\n")
+    assert r.returncode == 1 and "control characters" in r.stderr and "Traceback" not in r.stderr
+    r = run_aether(["users", "create", "x@example.org", "--name", "a\x1bb", "--password-stdin"], cli_env, input="x\n")
+    assert r.returncode == 1 and "--name" in r.stderr and "control characters" in r.stderr
+    assert len(await db.fetch_all("SELECT id FROM users")) == 3
+    assert await db.fetch_one("SELECT 1 FROM users WHERE email = 'pad@example.org'") is not None

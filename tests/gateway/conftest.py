@@ -43,6 +43,7 @@ def start_gateway(settings: Settings) -> tuple[Gateway, threading.Thread]:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        proxy_headers=False,  # as aether.run.serve: AETHER_TRUSTED_PROXIES alone decides whom to believe
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

@@ -123,7 +123,8 @@ def test_register_create_listen_subscribe(
         player = page.locator("#player")
         expect(player).to_be_visible()
         page.evaluate("document.getElementById('player').play()")
-        page.wait_for_function("document.getElementById('player').currentTime > 0.2", timeout=30_000)
+        # polled from outside the page: the page's Content-Security-Policy forbids the eval wait_for_function needs
+        wait_for(lambda: page.evaluate("document.getElementById('player').currentTime") > 0.2, timeout=30, what="play")
         expect(page.locator("#transcript p").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "browser-3-episode.png"), full_page=True)
 

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from pydantic import SecretStr
 
 from aether.config import Settings
 from aether.db.pool import connect
@@ -60,11 +61,19 @@ def _value(samples: list[Sample], name: str, **labels: str) -> float:
     return found[0]
 
 
+TOKEN = "scrape-token-0123456789"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"metrics_token": SecretStr(TOKEN)})
+
+
 @pytest.fixture
 def scrape(gateway_url: str, database_url: str) -> Iterator[dict[str, list[Sample]]]:
     _seed(database_url)
     with httpx.Client(base_url=gateway_url, timeout=30) as client:
-        response = client.get("/metrics")
+        response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     yield _families(response.text)

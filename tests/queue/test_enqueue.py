@@ -112,6 +112,10 @@ def test_workflow_and_step_are_stored(sync_conn: Connection) -> None:
         (NewTask("t", "a", {}, max_attempts=0), "max_attempts"),
         (NewTask("t", "a", {}, workflow_id="nope"), "workflow_id"),
         (NewTask("t", "a", {}, dedupe_key=""), "dedupe_key"),
+        (NewTask("t", "a", {"topic": "a\x00b"}), "payload.topic"),
+        (NewTask("t", "a", {"urls": ["ok", "lone \udc80"]}), "payload.urls[1]"),
+        (NewTask("t", "a", {"k\x01": 1}), "payload.k\x01"),
+        (NewTask("t", "a", {}, dedupe_key="d\x00"), "dedupe_key"),
     ],
 )
 def test_bad_input_names_the_field_and_changes_nothing(sync_conn: Connection, task: NewTask, field: str) -> None:

@@ -112,6 +112,47 @@ async def test_the_readonly_role_only_reads(database_url: str, settings: Setting
             await reader.execute("INSERT INTO agents (name, type) VALUES ('a', 'tda')")
 
 
+async def test_the_readonly_role_cannot_read_password_or_token_hashes(
+    database_url: str, settings: Settings, adb: Database
+) -> None:
+    user = await adb.fetch_one(
+        "INSERT INTO users (email, password_hash) VALUES ('ro@example.org', '$argon2id$secret') RETURNING id"
+    )
+    assert user is not None
+    await adb.execute(
+        "INSERT INTO user_sessions (user_id, token_hash, expires_at) "
+        "VALUES (%s, %s, LOCALTIMESTAMP + interval '1 day')",
+        (user["id"], "f" * 64),
+    )
+    ro = settings.model_copy(update={"database_role": "aether_readonly"})
+    async with Database(ro, database_url) as reader:
+        assert await reader.fetch_one("SELECT current_user AS u") == {"u": "aether_readonly"}
+        row = await reader.fetch_one("SELECT id, email, role, is_active FROM users WHERE id = %s", (user["id"],))
+        assert row is not None and row["email"] == "ro@example.org"
+        assert await reader.fetch_one("SELECT user_id, expires_at IS NOT NULL AS e FROM user_sessions") == {
+            "user_id": user["id"],
+            "e": True,
+        }
+        for query in (
+            "SELECT password_hash FROM users",
+            "SELECT * FROM users",
+            "SELECT token_hash FROM user_sessions",
+            "SELECT * FROM user_sessions",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                await reader.fetch_all(query)  # type: ignore[arg-type]
+    async with adb.connection() as conn:  # running the grants again keeps the hashes hidden
+        await conn.execute("SELECT aether_grant_privileges()")
+        await conn.commit()
+        cur = await conn.execute(
+            "SELECT has_column_privilege('aether_readonly', 'users', 'password_hash', 'SELECT') AS pw, "
+            "has_column_privilege('aether_readonly', 'user_sessions', 'token_hash', 'SELECT') AS tok, "
+            "has_column_privilege('aether_readonly', 'users', 'email', 'SELECT') AS email, "
+            "has_column_privilege('aether_app', 'users', 'password_hash', 'SELECT') AS app"
+        )
+        assert await cur.fetchone() == {"pw": False, "tok": False, "email": True, "app": True}
+
+
 async def test_an_unknown_database_role_is_a_clear_error(settings: Settings) -> None:
     assert settings.database_url is not None
     wrong = settings.model_copy(update={"database_role": "no_such_role"})

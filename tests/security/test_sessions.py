@@ -30,7 +30,7 @@ async def test_session_lifecycle_and_rate_limit(adb: Database) -> None:
         for _ in range(3):
             await sessions.record_login_attempt(conn, "s@example.org", "10.0.0.1", succeeded=False)
         with pytest.raises(sessions.RateLimited) as info:
-            await sessions.check_login_allowed(conn, "S@example.org", "10.0.0.1", max_failures=3, window_s=60)
+            await sessions.check_login_allowed(conn, "S@example.org", "10.0.0.1", sessions.LoginLimits(3, 100, 60))
         assert 0 < info.value.retry_after <= 61
         # another address is not limited by these failures
-        await sessions.check_login_allowed(conn, "s@example.org", "10.0.0.2", max_failures=3, window_s=60)
+        await sessions.check_login_allowed(conn, "s@example.org", "10.0.0.2", sessions.LoginLimits(3, 100, 60))

@@ -26,6 +26,7 @@ from aether.cli import (
     users,
     workflows,
 )
+from aether.cli.common import check_arguments
 from aether.config import get_settings
 from aether.errors import AetherError
 from aether.logs import setup_logging
@@ -86,6 +87,7 @@ def config(as_json: bool = typer.Option(False, "--json", help="One JSON object o
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every AetherError becomes one line on stderr and exit status 1."""
     try:
+        check_arguments(sys.argv[1:] if argv is None else argv)
         app(args=argv, prog_name="aether", standalone_mode=True)
     except AetherError as exc:
         print(f"aether: error: {exc.message}", file=sys.stderr)

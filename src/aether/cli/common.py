@@ -22,6 +22,7 @@ from aether.config import Settings, get_settings
 from aether.db import AsyncConnection, Database
 from aether.db.connect import ensure_schema, open_database
 from aether.errors import ValidationFailed
+from aether.text.controls import check_text, check_value
 
 T = TypeVar("T")
 console = Console()
@@ -92,7 +93,24 @@ def json_object(raw: str | None, *, option: str) -> dict[str, Any] | None:
         raise ValidationFailed(f"{option} must be JSON: {exc.msg} at character {exc.pos}", field=option) from None
     if not isinstance(value, dict):
         raise ValidationFailed(f'{option} must be a JSON object such as \'{{"key": "value"}}\'', field=option)
+    check_value(value, option)
     return value
+
+
+def check_arguments(args: list[str]) -> None:
+    """Refuse a command line holding a control character or a lone surrogate (undecodable bytes arrive as
+    those): ValidationFailed naming the option (`--name`) or the argument's position."""
+    previous: str | None = None
+    for position, arg in enumerate(args, start=1):
+        if arg.startswith("--") and "=" in arg:
+            option, _, value = arg.partition("=")
+            check_text(option, f"argument {position}")
+            check_text(value, option)
+        elif arg.startswith("-") and len(arg) > 1:
+            check_text(arg, f"argument {position}")
+        else:
+            check_text(arg, previous if previous is not None else f"argument {position}")
+        previous = arg if arg.startswith("-") and "=" not in arg else None
 
 
 def parse_list(value: str | None) -> list[str]:

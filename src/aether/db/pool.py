@@ -19,6 +19,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from aether.config import Settings, mask_url
+from aether.db.outage import PROBE_AFTER_S, Outage
 from aether.db.queries import Query, query_name
 from aether.db.stats import STATS
 from aether.errors import ConfigError, DatabaseUnavailable
@@ -182,6 +183,16 @@ class Database:
         self.replica_pool: AsyncConnectionPool[AsyncConnection] | None = (
             self._make_pool(replica_url, kwargs, f"{name}-replica") if replica_url else None
         )
+        self.outage = Outage(self._prober(url, kwargs))
+        self.replica_outage = Outage(self._prober(replica_url, kwargs)) if replica_url else None
+
+    @staticmethod
+    def _prober(url: str, kwargs: dict[str, Any]) -> Any:
+        async def probe() -> None:
+            conn = await psycopg.AsyncConnection.connect(url, **{**kwargs, "connect_timeout": 3})
+            await conn.close()
+
+        return probe
 
     def _make_pool(self, url: str, kwargs: dict[str, Any], name: str) -> AsyncConnectionPool[AsyncConnection]:
         async def configure(conn: AsyncConnection) -> None:
@@ -229,18 +240,48 @@ class Database:
 
     @asynccontextmanager
     async def connection(self, *, readonly: bool = False) -> AsyncIterator[AsyncConnection]:
-        pool = self.replica_pool if readonly and self.replica_pool is not None else self.pool
-        held: AsyncConnection | None = None
+        """A pooled connection (committed on success, rolled back on error). DatabaseUnavailable when the
+        server cannot be reached: at once while it is known to be down (aether.db.outage)."""
+        replica = readonly and self.replica_pool is not None and self.replica_outage is not None
+        pool = self.replica_pool if replica and self.replica_pool is not None else self.pool
+        outage = self.replica_outage if replica and self.replica_outage is not None else self.outage
+        conn = await self._checkout(pool, outage)
         try:
-            async with pool.connection() as conn:
-                held = conn
+            async with conn:
                 yield conn
-        except PoolTimeout as exc:
-            raise connection_error(self.url, exc) from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            if pool.closed or _is_connection_failure(exc, held):
+            if pool.closed or _is_connection_failure(exc, conn):
+                outage.suspect()
                 raise connection_error(self.url, exc) from None
             raise
+        finally:
+            await pool.putconn(conn)
+
+    async def _checkout(self, pool: AsyncConnectionPool[AsyncConnection], outage: Outage) -> AsyncConnection:
+        if outage.failing_fast:
+            raise DatabaseUnavailable(
+                f"cannot connect to PostgreSQL at {describe_target(self.url)}: it was unreachable moments ago"
+            )
+        if outage.recovering:
+            if not await outage.reachable():
+                raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe_target(self.url)}: unreachable")
+            await pool.check()  # the server is back: replace the idle connections the outage broke
+        timeout = self.settings.pool_timeout
+        first = min(PROBE_AFTER_S, timeout)
+        try:
+            try:
+                return await pool.getconn(timeout=first)
+            except PoolTimeout:
+                if first >= timeout:
+                    raise
+            # a long wait: a busy pool, or a server that is gone? one quick probe tells
+            if not await outage.reachable():
+                raise DatabaseUnavailable(f"cannot connect to PostgreSQL at {describe_target(self.url)}: unreachable")
+            return await pool.getconn(timeout=timeout - first)
+        except PoolTimeout as exc:
+            raise connection_error(self.url, exc) from None
+        except psycopg.OperationalError as exc:  # the pool was closed
+            raise connection_error(self.url, exc) from None
 
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False, actor: str | None = None) -> AsyncIterator[AsyncConnection]:

@@ -1,6 +1,7 @@
 """The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
 
-`create_app(settings, hooks=...)` builds it; the database pool opens in the lifespan (or pass `db=` an
+`create_app(settings, hooks=...)` builds it (`create_metrics_app(settings)` the small app that serves only
+/metrics on the loopback port of AETHER_METRICS_PORT); the database pool opens in the lifespan (or pass `db=` an
 already open Database, which the app then does not close). `hooks` are the queue hooks that run when
 the app cancels a task (aether.run.HOOKS). Its routers are named in `ROUTERS`.
 """
@@ -24,6 +25,8 @@ from aether.gateway import announce
 from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
+from aether.gateway.middleware.control_chars import RejectControlChars
+from aether.gateway.middleware.security_headers import SecurityHeaders
 from aether.gateway.pages import admin as admin_pages
 from aether.gateway.pages import web
 from aether.gateway.routers import accounts, admin, analytics, episodes, media, ops, shows, studio, subscribers
@@ -103,7 +106,28 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(FeedFastPath, gateway=app)
+    app.add_middleware(RejectControlChars, routes=[route for router in ROUTERS for route in router.routes])
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(AuditScope)
     app.add_middleware(ForgetPagesOnWrite, pages=app.state.page_cache)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def create_metrics_app(settings: Settings) -> FastAPI:
+    """Only `/metrics`, unguarded: for 127.0.0.1:AETHER_METRICS_PORT (a pool of its own, opened on start)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        small = settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 2})
+        app.state.db = await open_database(small, name="aether-metrics")
+        try:
+            yield
+        finally:
+            await app.state.db.close()
+
+    app = FastAPI(title="Aether metrics", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(ops.metrics_router)
     return app

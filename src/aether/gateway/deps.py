@@ -186,19 +186,43 @@ async def require_admin(session: Annotated[Session, Depends(current_user)]) -> S
     return session
 
 
+async def caller_id(request: Request) -> str:
+    """`user:<id>` of the authenticated caller (401 for an anonymous one): what idempotency keys are
+    scoped to (aether.idempotency.HttpPolicy.caller)."""
+    session = await optional_session(request, request.app.state.db, request.app.state.settings)
+    return f"user:{(await current_user(session)).user_id}"
+
+
 OptionalUser = Annotated[Session | None, Depends(optional_session)]
 CurrentUser = Annotated[Session, Depends(current_user)]
 AdminUser = Annotated[Session, Depends(require_admin)]
 
 
 def client_ip(request: Request) -> str | None:
-    """The peer's address (None when it is not an IP address, e.g. an in-process test client)."""
+    """The client's address: the peer's, unless the peer is a proxy in AETHER_TRUSTED_PROXIES, then the
+    nearest address in X-Forwarded-For that is not a trusted proxy (read from the right: only the entries
+    trusted proxies appended can be believed). None when the peer is not an IP address (an in-process
+    test client)."""
     if request.client is None:
         return None
     try:
-        return str(ipaddress.ip_address(request.client.host))
+        peer = ipaddress.ip_address(request.client.host)
     except ValueError:
         return None
+    settings: Settings = request.app.state.settings
+    trusted = settings.trusted_proxy_networks
+    if not trusted or not any(peer in network for network in trusted):
+        return str(peer)
+    forwarded = [part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")]
+    client = peer
+    for entry in reversed(forwarded):
+        try:
+            client = ipaddress.ip_address(entry)
+        except ValueError:
+            break  # garbage (or an obfuscated name): the last address read is the nearest one known
+        if not any(client in network for network in trusted):
+            break
+    return str(client)
 
 
 def is_https(request: Request, settings: Settings) -> bool:

@@ -114,8 +114,16 @@ def validation_message(err: dict[str, Any]) -> str:
     return f"{field}: {msg}"
 
 
+DATABASE_DOWN = "the database is unavailable; try again shortly"
+
+
 def aether_error_response(exc: AetherError, *, html: bool = False) -> Response:
-    """The error shape (or page) for `exc`, with Retry-After when the error names one."""
+    """The error shape (or page) for `exc`, with Retry-After when the error names one. A database
+    outage is answered in general words (its details, the server's address, socket path, user and
+    database name, go to the log only)."""
+    if isinstance(exc, DatabaseUnavailable) and exc.message != DATABASE_DOWN:
+        log.warning("database unavailable: %s", exc.message)
+        exc = DatabaseUnavailable(DATABASE_DOWN)
     response: Response
     if html:
         response = html_error(http_status(exc), exc.message)
@@ -139,7 +147,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError, psycop
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
+    unavailable = DatabaseUnavailable(DATABASE_DOWN)
     return aether_error_response(unavailable, html=wants_html(request))
 
 

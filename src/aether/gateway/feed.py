@@ -71,8 +71,9 @@ def render_feed(show: dict[str, Any], episodes: list[dict[str, Any]], base_url: 
     feed_url = base_url + shows.feed_path(show["slug"])
     page_url = f"{base_url}/shows/{show['slug']}"
     image_url = f"{base_url}/shows/{show['slug']}/cover.png"
-    author = show.get("author") or show.get("user_display_name") or show.get("user_email") or "Aether"
-    owner_email = show.get("owner_email") or show.get("user_email") or ""
+    # only what the owner chose to publish: never the account's email (nobody agreed to publish it)
+    author = show.get("author") or show.get("user_display_name") or "Aether"
+    owner_email = show.get("owner_email") or ""
     newest = max([e["published_at"] for e in episodes if e["published_at"]] or [show["updated_at"]])
     out: list[str] = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -96,9 +97,13 @@ def render_feed(show: dict[str, Any], episodes: list[dict[str, Any]], base_url: 
         f"<itunes:category text={quoteattr(show.get('category') or 'Technology')}/>",
         _text("itunes:explicit", "true" if show.get("explicit") else "false"),
         _text("itunes:type", "episodic"),
-        f"<itunes:owner>{_text('itunes:name', author)}{_text('itunes:email', owner_email)}</itunes:owner>",
+        f"<itunes:owner>{_text('itunes:name', author)}{_text('itunes:email', owner_email) if owner_email else ''}"
+        "</itunes:owner>",
         _text("podcast:guid", show["guid"]),
-        f"<podcast:locked owner={quoteattr(owner_email)}>yes</podcast:locked>",
+        # podcast:locked's owner attribute is optional in the namespace spec
+        f"<podcast:locked owner={quoteattr(owner_email)}>yes</podcast:locked>"
+        if owner_email
+        else "<podcast:locked>yes</podcast:locked>",
     ]
     for episode in episodes:
         out.append(_item(episode, base_url, image_url))

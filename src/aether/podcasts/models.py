@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from aether.errors import ValidationFailed
 from aether.podcasts.targets import PublishTargets
+from aether.security.passwords import check_password_rules
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 LANGUAGE_RE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -38,7 +40,16 @@ def _cron(value: str | None) -> str | None:
     return value.strip()
 
 
+def _password(value: str) -> str:
+    try:
+        check_password_rules(value)
+    except ValidationFailed as exc:
+        raise ValueError(exc.message.removeprefix("password ")) from None
+    return value
+
+
 Email = Annotated[str, AfterValidator(_email)]
+Password = Annotated[str, AfterValidator(_password)]  # a new password, taken exactly as typed (not stripped)
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_RE, max_length=16)]
@@ -105,15 +116,16 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class RegisterIn(Strict):
-    model_config = ConfigDict(extra="forbid")  # passwords are taken exactly as typed
+    # passwords are taken exactly as typed: no stripping (a subclass's config merges with Strict's)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     email: Email
-    password: str = Field(min_length=8, max_length=1024)
-    display_name: str | None = Field(None, max_length=200)
+    password: Password
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
 class LoginIn(Strict):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     email: Email
     password: str = Field(min_length=1, max_length=1024)

@@ -15,6 +15,7 @@ from typing import Any
 from aether.db.pool import AsyncConnection, Connection
 from aether.db.queries import load_queries
 from aether.errors import ValidationFailed
+from aether.text.controls import check_text, check_value
 
 Q = load_queries(__file__, "enqueue.sql")
 
@@ -53,6 +54,7 @@ def _check_name(value: object, field: str, limit: int, *, optional: bool = False
         raise ValidationFailed(f"{field} must be a non-empty string", field=field)
     if len(value) > limit:
         raise ValidationFailed(f"{field} must be at most {limit} characters (got {len(value)})", field=field)
+    check_text(value, field)
 
 
 def validate(task: NewTask) -> dict[str, Any]:
@@ -63,6 +65,7 @@ def validate(task: NewTask) -> dict[str, Any]:
     _check_name(task.step_name, "step_name", MAX_STEP_NAME, optional=True)
     if not isinstance(task.payload, dict):
         raise ValidationFailed("payload must be a JSON object (a dict)", field="payload")
+    check_value(task.payload, "payload")
     if isinstance(task.priority, bool) or not isinstance(task.priority, int):
         raise ValidationFailed("priority must be an integer", field="priority")
     if not -(2**31) <= task.priority < 2**31:

@@ -3,9 +3,11 @@ process or in several processes sharing one port (aether.run.supervisor)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import socket
+import threading
 from typing import Any
 
 import uvicorn
@@ -13,7 +15,7 @@ from rich.console import Console
 
 from aether.config import Settings
 from aether.errors import AetherError
-from aether.gateway.app import create_app
+from aether.gateway.app import create_app, create_metrics_app
 from aether.logs import setup_logging
 from aether.run.hooks import HOOKS
 from aether.run.supervisor import run_workers
@@ -94,9 +96,34 @@ class GatewayRunner:
         return bool(server.started)
 
 
+METRICS_HOST = "127.0.0.1"
+
+
+def start_metrics_server(settings: Settings) -> uvicorn.Server | None:
+    """/metrics on 127.0.0.1:AETHER_METRICS_PORT in a thread of this process (None when it is not set);
+    it stops with the process, or when its `should_exit` is set."""
+    if settings.metrics_port is None:
+        return None
+    config = uvicorn.Config(
+        create_metrics_app(settings),
+        host=METRICS_HOST,
+        port=settings.metrics_port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=lambda: asyncio.run(server.serve()), name="metrics-server", daemon=True).start()
+    console.print(f"metrics: http://{METRICS_HOST}:{settings.metrics_port}/metrics")
+    return server
+
+
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Run the gateway until SIGINT/SIGTERM: in this process, or in `workers` processes on one port."""
+    """Run the gateway until SIGINT/SIGTERM: in this process, or in `workers` processes on one port; and
+    /metrics on its loopback port when AETHER_METRICS_PORT is set."""
     runner = GatewayRunner(settings, host, port)
+    start_metrics_server(settings)
     if workers > 1:
         console.print(f"gateway: {workers} worker processes on http://{host}:{port}/")
         run_workers(runner, host, port, workers)

@@ -7,7 +7,7 @@ from typing import Any
 from aether.db import AsyncConnection, load_queries
 from aether.errors import Conflict, Unauthorized
 from aether.security import passwords
-from aether.security.sessions import check_login_allowed, create_session, record_login_attempt
+from aether.security.sessions import LoginLimits, check_login_allowed, create_session, record_login_attempt
 
 Q = load_queries(__file__, "accounts.sql")
 
@@ -36,14 +36,14 @@ async def login(
     ip: str | None,
     user_agent: str | None,
     ttl_s: float,
-    max_failures: int,
-    window_s: int,
+    limits: LoginLimits,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Check the password (rate limited per email and client); returns (token, session row, user row).
+    """Check the password (rate limited per email and address, and per address: `limits`); returns
+    (token, session row, user row).
 
     The attempt is recorded in its own statement even when the login fails, so the caller's transaction
     must be committed on failure too: use an autocommit-style connection (not inside a transaction)."""
-    await check_login_allowed(conn, email, ip, max_failures=max_failures, window_s=window_s)
+    await check_login_allowed(conn, email, ip, limits)
     cur = await conn.execute(Q.user_for_login, {"email": email})
     user = await cur.fetchone()
     ok = await passwords.verify_password_async(user["password_hash"] if user else None, password)
@@ -53,7 +53,7 @@ async def login(
         raise Unauthorized("wrong email or password", field="password")
     await record_login_attempt(conn, email, ip, succeeded=True)
     if passwords.needs_rehash(user["password_hash"]):
-        new_hash = await passwords.hash_password_async(password)
+        new_hash = await passwords.hash_password_async(password, check=False)
         await conn.execute(Q.update_password_hash, {"id": user["id"], "password_hash": new_hash})
     await conn.execute(Q.mark_login, {"id": user["id"]})
     token, session = await create_session(conn, user["id"], ttl_s=ttl_s, user_agent=user_agent, ip=ip)

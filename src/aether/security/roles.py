@@ -7,7 +7,7 @@
   gateway (`aether api`, the gateway of `aether up`) and the workers (`aether worker`, the worker that
   `aether up` starts, the worker inside `aether demo`) act as `aether_app` by default: their pooled
   connections, and the worker's claim and LISTEN connections, `SET ROLE aether_app`.
-* `aether_readonly` reads everything (monitoring, analytics, dumps).
+* `aether_readonly` reads everything but the password and session-token hashes (monitoring, analytics).
 
 AETHER_DATABASE_ROLE overrides the default of those processes: another role name, or empty / `none` to keep
 the URL's user. Every other command (the CLI, the scheduler, migrations) and library code use

@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from aether.config import Settings
 from aether.db import AsyncConnection, load_queries
 from aether.errors import RateLimited
 
@@ -19,7 +20,6 @@ Q = load_queries(__file__, "sessions.sql")
 
 TOKEN_BYTES = 32  # 256 bits
 RENEW_AFTER = timedelta(seconds=60)  # sliding renewal writes at most once a minute per session
-IP_FAILURE_FACTOR = 5  # failures from one address over all emails: this many times the per-email limit
 
 
 @dataclass(frozen=True)
@@ -134,22 +134,35 @@ async def set_preferences(conn: AsyncConnection, session_id: str, preferences: d
 # ---- login rate limiting ------------------------------------------------------------------------
 
 
-async def check_login_allowed(
-    conn: AsyncConnection, email: str, ip: str | None, *, max_failures: int, window_s: int
-) -> None:
-    """Raise RateLimited when this address and client failed too often within the window."""
-    cur = await conn.execute(Q.recent_failures, {"email": email, "ip": ip, "window_s": window_s})
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed within `window_s`: `per_email` for one email from one address, `per_address`
+    from one address over all emails (far higher: a proxy or NAT puts many people behind one address)."""
+
+    per_email: int
+    per_address: int
+    window_s: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginLimits:
+        return cls(settings.login_max_failures, settings.login_max_failures_per_address, settings.login_window_seconds)
+
+
+async def check_login_allowed(conn: AsyncConnection, email: str, ip: str | None, limits: LoginLimits) -> None:
+    """Raise RateLimited when this email failed too often from this address, or this address failed too
+    often over all emails, within the window."""
+    cur = await conn.execute(Q.recent_failures, {"email": email, "ip": ip, "window_s": limits.window_s})
     row = await cur.fetchone()
     assert row is not None
     oldest: datetime | None = None
-    if row["email_failures"] >= max_failures:
+    if row["email_failures"] >= limits.per_email:
         oldest = row["email_oldest"]
-    elif row["ip_failures"] >= max_failures * IP_FAILURE_FACTOR:
+    elif row["ip_failures"] >= limits.per_address:
         oldest = row["ip_oldest"]
     else:
         return
     assert oldest is not None
-    retry_after = max(1, int(window_s - (row["now"] - oldest).total_seconds()) + 1)
+    retry_after = max(1, int(limits.window_s - (row["now"] - oldest).total_seconds()) + 1)
     raise RateLimited(
         f"too many failed logins; try again in {retry_after} seconds", retry_after=retry_after, field="email"
     )

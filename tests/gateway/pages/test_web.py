@@ -19,11 +19,11 @@ def _csrf(page: str) -> str:
 async def test_register_login_logout_with_csrf(gateway: Gateway, db: Database) -> None:
     with gateway.client(follow_redirects=False) as browser:
         page = browser.get("/register").text
-        r = browser.post("/register", data={"email": "w@example.org", "password": "web password"})
+        r = browser.post("/register", data={"email": "w@example.org", "password": "  web password  "})
         assert r.status_code == 403  # no CSRF token
         assert (await db.fetch_one("SELECT count(*) AS n FROM users"))["n"] == 0  # type: ignore[index]
         r = browser.post(
-            "/register", data={"csrf_token": _csrf(page), "email": "w@example.org", "password": "web password"}
+            "/register", data={"csrf_token": _csrf(page), "email": "w@example.org", "password": "  web password  "}
         )
         assert r.status_code == 303 and r.headers["location"] == "/shows/new"
         cookie = r.cookies.get("aether_session")
@@ -47,12 +47,16 @@ async def test_register_login_logout_with_csrf(gateway: Gateway, db: Database) -
             "/login", data={"csrf_token": _csrf(login_page), "email": "w@example.org", "password": "wrong pw!"}
         )
         assert r.status_code == 401 and "wrong email or password" in r.text
+        r = browser.post(  # the password exactly as typed at registration: its spaces count
+            "/login", data={"csrf_token": _csrf(login_page), "email": "w@example.org", "password": "web password"}
+        )
+        assert r.status_code == 401
         r = browser.post(
             "/login",
             data={
                 "csrf_token": _csrf(login_page),
                 "email": "w@example.org",
-                "password": "web password",
+                "password": "  web password  ",
                 "next": "/account",
             },
         )

@@ -29,6 +29,10 @@ def test_register_duplicate_email_is_409_case_insensitive(client: httpx.Client) 
 def test_register_rules(client: httpx.Client) -> None:
     r = client.post("/v1/users", json={"email": "a@example.org", "password": "short"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "password"
+    assert "at least 10 characters" in r.json()["error"]["message"]
+    r = client.post("/v1/users", json={"email": "a@example.org", "password": "Password123"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "password"
+    assert "common" in r.json()["error"]["message"]
     r = client.post("/v1/users", json={"password": "long enough pw"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "email"
 
@@ -142,3 +146,11 @@ def test_admin_users_needs_admin(client: httpx.Client) -> None:
     assert client.get("/v1/admin/users", headers=user["headers"]).status_code == 403
     r = client.get("/v1/admin/users", headers=admin["headers"])
     assert r.status_code == 200 and len(r.json()["items"]) == 2
+
+
+def test_passwords_are_taken_exactly_as_typed(client: httpx.Client) -> None:
+    auth = register(client, password="  padded secret  ")
+    r = client.post("/v1/sessions", json={"email": auth["email"], "password": "padded secret"})
+    assert r.status_code == 401
+    r = client.post("/v1/sessions", json={"email": auth["email"], "password": "  padded secret  "})
+    assert r.status_code == 201

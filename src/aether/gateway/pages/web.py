@@ -38,7 +38,7 @@ from aether.podcasts.models import Preferences, RegisterIn, ShowIn, SubscribeIn
 from aether.providers import netguard
 from aether.queue import cancel, retry
 from aether.security import accounts, sessions
-from aether.security.sessions import Session, csrf_token, tokens_match
+from aether.security.sessions import LoginLimits, Session, csrf_token, tokens_match
 
 router = APIRouter(include_in_schema=False)
 
@@ -280,8 +280,7 @@ async def login(request: Request, user: OptionalUser, db: DB, settings: AppSetti
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
                 ttl_s=settings.session_ttl_hours * 3600,
-                max_failures=settings.login_max_failures,
-                window_s=settings.login_window_seconds,
+                limits=LoginLimits.of(settings),
             )
     except AetherError as exc:
         return render(request, "login.html", None, status_code=http_status(exc), next=target, error=exc.message)
@@ -314,8 +313,7 @@ async def register(request: Request, user: OptionalUser, db: DB, settings: AppSe
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
                 ttl_s=settings.session_ttl_hours * 3600,
-                max_failures=settings.login_max_failures,
-                window_s=settings.login_window_seconds,
+                limits=LoginLimits.of(settings),
             )
     except (ValidationError, AetherError) as exc:
         message, field = _error_message(exc)

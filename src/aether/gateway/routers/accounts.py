@@ -11,7 +11,7 @@ from aether.errors import NotFound
 from aether.gateway.deps import DB, AdminUser, AppSettings, CurrentUser, client_ip, forget_session
 from aether.podcasts.models import LoginIn, Preferences, RegisterIn
 from aether.security import accounts, sessions
-from aether.security.sessions import csrf_token
+from aether.security.sessions import LoginLimits, csrf_token
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -35,8 +35,7 @@ async def login(body: LoginIn, request: Request, db: DB, settings: AppSettings) 
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             ttl_s=settings.session_ttl_hours * 3600,
-            max_failures=settings.login_max_failures,
-            window_s=settings.login_window_seconds,
+            limits=LoginLimits.of(settings),
         )
     return {
         "token": token,

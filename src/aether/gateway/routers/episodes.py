@@ -13,14 +13,14 @@ from fastapi.responses import Response, StreamingResponse
 
 from aether.db.jsonable import dumps
 from aether.gateway.announce import PageCache
-from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url, reading
+from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url, caller_id, reading
 from aether.gateway.serialize import JSON
 from aether.idempotency import idempotent_route
 from aether.podcasts import episodes
 from aether.podcasts.models import EpisodeIn
 from aether.providers import netguard
 
-create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route())
+create_router = APIRouter(prefix="/v1", tags=["episodes"], route_class=idempotent_route(caller=caller_id))
 router = APIRouter(prefix="/v1", tags=["episodes"])
 
 SSE_POLL_S = 0.5
