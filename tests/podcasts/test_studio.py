@@ -175,6 +175,14 @@ async def test_an_edited_line_is_the_only_line_spoken_again(
     assert "Ee-ther" not in transcript  # the lexicon is for speech only
     feed = client.get(f"/shows/{show['slug']}/feed.xml").text
     assert "/v2/audio.mp3" in feed and "/v1/audio.mp3" not in feed
+    # pruning: the current version stays (409); an older one leaves the list and its media go
+    r = client.delete(f"/v1/episodes/{episode['id']}/renders/2", headers=auth["headers"])
+    assert r.status_code == 409 and r.json()["error"]["field"] == "version"
+    assert client.delete(f"/v1/episodes/{episode['id']}/renders/1", headers=auth["headers"]).status_code == 204
+    assert client.get(_path(first["media"]["audio"])).status_code == 404
+    items = client.get(f"/v1/episodes/{episode['id']}/renders", headers=auth["headers"]).json()["items"]
+    assert [i["version"] for i in items] == [2]
+    assert client.get(_path(second["media"]["audio"])).content == v2_audio.content
     mp3 = tmp_path / "v2.mp3"
     mp3.write_bytes(v2_audio.content)
     assert decoded_duration(mp3) > 5

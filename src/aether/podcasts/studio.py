@@ -22,7 +22,7 @@ from typing import Any
 
 from aether.config import Settings
 from aether.db import AsyncConnection, jsonable, load_queries
-from aether.errors import Conflict, PermanentError
+from aether.errors import Conflict, NotFound, PermanentError
 from aether.orchestrator import start_workflow
 from aether.podcasts import scripts
 from aether.podcasts.plan import ensure_definition, platforms_for
@@ -186,3 +186,20 @@ async def render_version(conn: AsyncConnection, episode_id: str, version: int) -
     cur = await conn.execute(Q.render_version, {"episode_id": episode_id, "version": version})
     row = await cur.fetchone()
     return dict(row) if row else None
+
+
+async def prune_render(conn: AsyncConnection, episode_id: str, version: int) -> list[str]:
+    """Delete an older audio version and the assets only it used (the caller's transaction); the URIs of
+    the objects to delete once it commits. The current version and one being made stay (409)."""
+    cur = await conn.execute(scripts.Q.lock_episode, {"episode_id": episode_id})
+    cur = await conn.execute(Q.prune_render, {"episode_id": episode_id, "version": version})
+    row = await cur.fetchone()
+    if row is None:
+        existing = await render_version(conn, episode_id, version)
+        if existing is None:
+            raise NotFound(f"the episode has no audio version {version}", field="version")
+        what = "being made" if existing["status"] == "rendering" else "the episode's current audio"
+        raise Conflict(f"version {version} is {what}; only older versions can be pruned", field="version")
+    ids = [i for i in row.values() if i is not None]
+    cur = await conn.execute(Q.delete_unlinked_assets, {"ids": ids})
+    return [str(r["path"]) for r in await cur.fetchall()]

@@ -49,3 +49,22 @@ RETURNING id
 -- name: step_outputs
 SELECT step_name, output_summary FROM task_instances
  WHERE workflow_id = %(workflow_id)s::uuid AND status = 'completed' AND step_name = ANY(%(steps)s)
+
+-- name: prune_render
+-- an older audio version goes (never the episode's current one, nor one being made)
+DELETE FROM episode_renders r
+ USING episodes e
+ WHERE r.episode_id = %(episode_id)s::uuid AND r.version = %(version)s AND e.id = r.episode_id
+   AND r.status <> 'rendering' AND r.version IS DISTINCT FROM e.render_version
+RETURNING r.audio_asset_id, r.video_asset_id, r.transcript_asset_id, r.chapters_asset_id
+
+-- name: delete_unlinked_assets
+-- of these assets, those no episode and no other audio version links; returns their objects' URIs
+DELETE FROM assets a
+ WHERE a.id = ANY(%(ids)s)
+   AND NOT EXISTS (SELECT 1 FROM episodes e
+                    WHERE a.id IN (e.audio_asset_id, e.video_asset_id, e.cover_asset_id, e.transcript_asset_id,
+                                   e.chapters_asset_id))
+   AND NOT EXISTS (SELECT 1 FROM episode_renders r
+                    WHERE a.id IN (r.audio_asset_id, r.video_asset_id, r.transcript_asset_id, r.chapters_asset_id))
+RETURNING a.path

@@ -1,6 +1,6 @@
 """The studio, for an episode's owner: read the script (its version as ETag), replace it (If-Match: the
 version read; a stale one is 412, none is 428), list its versions; approve a script held for review;
-render a finished episode again after an edit; list the episode's audio versions."""
+render a finished episode again after an edit; list the episode's audio versions and prune old ones."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aether.errors import PreconditionRequired, ValidationFailed
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
 from aether.podcasts import episodes, scripts, studio
 from aether.podcasts.scripts import ScriptEdit
+from aether.storage import delete_objects
 
 router = APIRouter(prefix="/v1/episodes", tags=["studio"])
 
@@ -131,3 +132,17 @@ async def renders(
         )
         items.append(item)
     return {"items": items}
+
+
+@router.delete(
+    "/{episode_id}/renders/{version}",
+    status_code=204,
+    summary="Prune an older audio version: it leaves the list and its media go (not the current version)",
+    responses=_RENDER_RESPONSES,
+)
+async def prune_render(episode_id: str, version: int, user: CurrentUser, db: DB, settings: AppSettings) -> Response:
+    async with db.transaction() as conn:
+        episode = await episodes.own_episode(conn, user.user_id, episode_id)
+        uris = await studio.prune_render(conn, str(episode["id"]), version)
+    await delete_objects(uris, settings)
+    return Response(status_code=204)
