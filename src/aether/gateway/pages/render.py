@@ -6,9 +6,10 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from aether.gateway.deps import ANON_CSRF_COOKIE, base_url, is_https
@@ -41,3 +42,8 @@ def render(request: Request, name: str, user: Session | None, status_code: int =
             ANON_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request, settings), path="/"
         )
     return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """To the login page, coming back to this page after logging in."""
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
