@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,13 +27,8 @@ from gcp_storage_emulator import server as gcs_server  # type: ignore[import-unt
 from gcp_storage_emulator.handlers import buckets  # type: ignore[import-untyped]
 from gcp_storage_emulator.storage import Storage  # type: ignore[import-untyped]
 
+from tests.gateway.conftest import free_port
 from tests.support import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
