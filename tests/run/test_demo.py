@@ -63,4 +63,5 @@ def test_no_video_lists_the_video_step_as_skipped(cli_env: dict[str, str]) -> No
     statuses = dict(re.findall(r"│\s*(\w+)\s*│\s*\w+\s*│\s*(\w+)\s*│", last_frame))
     assert statuses["video"] == "skipped", last_frame
     assert statuses["voice"] == "completed", last_frame
-    assert "video" not in result.stdout.split("Episode ready", 1)[1]  # no video among the assets
+    assets = result.stdout.split("Episode ready", 1)[1].splitlines()[1:]
+    assert assets and not [line for line in assets if line.split()[0] == "video"], assets  # no video asset
