@@ -6,6 +6,9 @@ enqueues N no-op tasks in batches and measures end-to-end throughput (first enqu
 completed). Aether runs with 1 and with 2 worker processes; the peers with 2 (the same work). Then
 measures enqueue-to-start latency with idle Aether workers (one task at a time).
 
+Every peer runs at its best documented setting, printed beside its figure (SETTINGS); where Aether
+falls behind a peer, a note says by how much.
+
 Usage: .venv/bin/python bench/queue.py [--tasks 5000] [--batch 500] [--latency-samples 200]
 Last line: aether_tasks_per_s=N pgqueuer_tasks_per_s=N procrastinate_tasks_per_s=N latency_p50_ms=X
 """
@@ -34,8 +37,16 @@ import psycopg  # noqa: E402
 
 AGENT = "bench"
 CONCURRENCY = 100
+# Each peer at its best documented setting: pgqueuer's QueueManager.run fetches `batch_size` jobs per
+# dequeue (library default 10; 100 drains about twice as fast as 10); procrastinate runs `concurrency`
+# jobs at once, each holding a pool connection.
 PEER_BATCH = 100
 PROCRASTINATE_CONCURRENCY = 20
+SETTINGS = {
+    "aether": f"concurrency={CONCURRENCY} prefetch={CONCURRENCY}",
+    "pgqueuer": f"batch_size={PEER_BATCH} dequeue_timeout=1s",
+    "procrastinate": f"concurrency={PROCRASTINATE_CONCURRENCY}",
+}
 
 
 # ---- worker processes --------------------------------------------------------------------------
@@ -212,7 +223,7 @@ def run_throughput(system: str, url: str, processes: int, total: int, batch: int
     rate = total / (finished - started)
     print(
         f"{system:<14} {processes} worker process(es): {total} tasks in {finished - started:6.2f} s"
-        f" = {rate:8.0f} tasks/s"
+        f" = {rate:8.0f} tasks/s  ({SETTINGS[system]})"
     )
     return rate
 
@@ -310,6 +321,12 @@ def main() -> None:
     p50 = statistics.median(latencies)
     p95 = sorted(latencies)[int(len(latencies) * 0.95) - 1]
     print(f"aether 1 process: {aether_1:.0f} tasks/s; 2 processes: {aether_2:.0f} tasks/s")
+    for peer, rate in (("pgqueuer", pgq), ("procrastinate", proc)):
+        if rate > aether_2:
+            print(
+                f"note: aether (2 processes, {SETTINGS['aether']}) is {1 - aether_2 / rate:.0%} behind {peer}"
+                f" ({SETTINGS[peer]}): {aether_2:.0f} against {rate:.0f} tasks/s"
+            )
     print(f"enqueue-to-start latency over {len(latencies)} samples: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
     print(
         f"aether_tasks_per_s={aether_2:.0f} pgqueuer_tasks_per_s={pgq:.0f} "

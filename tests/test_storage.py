@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from obstore.exceptions import PermissionDeniedError
 
 from aether import storage
 from aether.config import Settings, load_settings
 from aether.db import Database
 from aether.errors import NotFound, ValidationFailed
 from aether.storage import ObjectStore
-from tests.standins.s3 import S3Standin
+from tests.object_stores import GcsEmulator, MotoS3
 
 
 def test_local_store_is_content_addressed_and_idempotent(settings: Settings) -> None:
@@ -92,20 +95,58 @@ def test_storage_url_setting_is_checked() -> None:
         load_settings(storage_url="ftp://bucket/x")
 
 
-def test_s3_store_through_a_standin(monkeypatch: pytest.MonkeyPatch, aether_home: Path) -> None:
-    with S3Standin() as s3:
+@pytest.fixture
+def fresh_stores() -> Iterator[None]:
+    """obstore clients are cached per URL; each of these tests builds its own from the environment."""
+    storage._store_for.cache_clear()
+    yield
+    storage._store_for.cache_clear()
+
+
+def _round_trip(settings: Settings) -> None:
+    store = ObjectStore.from_settings(settings)
+    obj = store.put_bytes(b"cover bytes", suffix=".jpg")
+    assert obj.uri == f"{store.url}/{obj.key}" and obj.mime_type == "image/jpeg" and obj.created
+    assert store.put_bytes(b"cover bytes", suffix=".jpg").created is False  # a second write is a no-op
+    assert store.get_bytes(obj.uri) == b"cover bytes"
+    assert store.size(obj.uri) == 11
+    assert asyncio.run(storage.get_range(obj.uri, 6, 11, settings)) == b"bytes"
+    with pytest.raises(NotFound):
+        store.get_bytes(f"{store.url}/00/missing.jpg")
+
+
+def test_s3_store_against_moto_checks_the_signature(
+    monkeypatch: pytest.MonkeyPatch, aether_home: Path, fresh_stores: None
+) -> None:
+    with MotoS3() as s3:
         for key, value in s3.env().items():
             monkeypatch.setenv(key, value)
+        settings = load_settings(home=aether_home, storage_url=f"s3://{s3.bucket}/podcasts")
+        _round_trip(settings)
+        listed = boto3.client(
+            "s3",
+            endpoint_url=s3.url,
+            region_name="us-east-1",
+            aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key,
+        ).list_objects_v2(Bucket=s3.bucket)
+        assert [o["Key"] for o in listed["Contents"]] == [
+            f"podcasts/{ObjectStore.key_for(hashlib.sha256(b'cover bytes').hexdigest(), '.jpg')}"
+        ]
+
         storage._store_for.cache_clear()
-        try:
-            settings = load_settings(home=aether_home, storage_url="s3://media-bucket/podcasts")
-            store = ObjectStore.from_settings(settings)
-            obj = store.put_bytes(b"cover bytes", suffix=".jpg")
-            assert obj.uri.startswith("s3://media-bucket/podcasts/") and obj.mime_type == "image/jpeg"
-            assert s3.puts == [f"/media-bucket/podcasts/{obj.key}"]
-            assert store.put_bytes(b"cover bytes", suffix=".jpg").created is False
-            assert s3.puts == [f"/media-bucket/podcasts/{obj.key}"]  # a second write is a no-op
-            assert store.get_bytes(obj.uri) == b"cover bytes"
-            assert asyncio.run(storage.get_range(obj.uri, 6, 11, settings)) == b"bytes"
-        finally:
-            storage._store_for.cache_clear()
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        with pytest.raises(PermissionDeniedError, match="403"):
+            ObjectStore.from_settings(settings).put_bytes(b"other bytes", suffix=".jpg")
+
+
+def test_gs_store_against_the_gcs_emulator(
+    monkeypatch: pytest.MonkeyPatch, aether_home: Path, fresh_stores: None
+) -> None:
+    with GcsEmulator() as gcs:
+        for key, value in gcs.env().items():
+            monkeypatch.setenv(key, value)
+        settings = load_settings(home=aether_home, storage_url=f"gs://{gcs.bucket}/podcasts")
+        _round_trip(settings)
+        key = ObjectStore.key_for(hashlib.sha256(b"cover bytes").hexdigest(), ".jpg")
+        assert gcs.object_bytes(f"podcasts/{key}") == b"cover bytes"  # where GCS keeps it

@@ -43,6 +43,26 @@ class ValidationFailed(AetherError):
     code = "invalid"
 
 
+_PATTERN_RULES: dict[str, str] = {}
+
+
+def pattern_rule(pattern: str, words: str) -> str:
+    """Declare what `pattern` asks for, in words ("a language code such as en or en-US"); returns the
+    pattern, so a model declares both at once: `Field(pattern=pattern_rule(r"^...$", "..."))`."""
+    _PATTERN_RULES[pattern] = words
+    return pattern
+
+
+def rule_in_words(error: Any) -> str:
+    """The rule one pydantic error (an item of `ValidationError.errors()`) says was broken, in words:
+    never a regular expression (a pattern without declared words reads "is not in the accepted form")."""
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        words = _PATTERN_RULES.get(pattern)
+        return f"must be {words}" if words else "is not in the accepted form"
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
 def invalid(exc: Any, *, default_field: str = "payload") -> ValidationFailed:
     """The first error of a pydantic ValidationError as one ValidationFailed: the field as a path
     (`snippets[0].headline`) and the rule in words."""
@@ -51,8 +71,7 @@ def invalid(exc: Any, *, default_field: str = "payload") -> ValidationFailed:
     for part in error.get("loc", ()):
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     field = field or default_field
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    return ValidationFailed(f"{field}: {message}", field=field)
+    return ValidationFailed(f"{field}: {rule_in_words(error)}", field=field)
 
 
 class DefinitionError(ValidationFailed):

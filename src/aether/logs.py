@@ -12,6 +12,7 @@ from typing import Any
 workflow_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("workflow_id", default=None)
 task_id_var: contextvars.ContextVar[int | None] = contextvars.ContextVar("task_id", default=None)
 
+QUIET_LIBRARIES = ("httpx", "httpcore")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -63,3 +64,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO: noise on a command's output; shown again at DEBUG
+    library_level = logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)

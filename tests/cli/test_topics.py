@@ -37,9 +37,12 @@ def test_sources_add_list_remove(cli_env: dict[str, str], feed_server: FeedServe
     listed = run_aether(["sources", "list", "--json"], env)
     assert [s["url"] for s in json.loads(listed.stdout)] == [url]
 
-    bad = run_aether(["sources", "add", "feeds.example/rss"], env)
-    assert bad.returncode == 1 and "url must be an http:// or https:// URL" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    for wrong in ("feeds.example/rss", "http://exa mple.com/feed", "https://example.com:99999/feed"):
+        bad = run_aether(["sources", "add", wrong], env)
+        assert bad.returncode == 1, (wrong, bad.stdout)
+        assert "url must be an http:// or https:// URL with a host, without spaces" in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr
+    assert [s["url"] for s in json.loads(run_aether(["sources", "list", "--json"], env).stdout)] == [url]
 
     assert run_aether(["sources", "remove", url], env).returncode == 0
     assert json.loads(run_aether(["sources", "list", "--json"], env).stdout) == []
@@ -82,6 +85,8 @@ def test_topics_discover_list_and_broken_feeds(cli_env: dict[str, str], feed_ser
     result = json.loads(found.stdout)
     assert result["topics"][0]["title"] == "Harbor City council approves tidal energy plant"
     assert [s["status"] for s in result["sources"]] == ["ok", "ok"]
+    # httpx's per-request INFO lines stay out of a command's output
+    assert "HTTP Request" not in found.stderr and "httpx" not in found.stderr, found.stderr
 
     listed = run_aether(["topics", "list", "--json"], env)
     assert len(json.loads(listed.stdout)) == 4

@@ -69,8 +69,17 @@ def test_list_show_retry_and_cancel(settings: Settings, cli_env: dict[str, str])
     assert [r["workflow_id"] for r in failed_only] == [first]
     page = json.loads(run_aether(["workflows", "list", "--limit", "1", "--offset", "1", "--json"], cli_env).stdout)
     assert [r["workflow_id"] for r in page] == [first]
-    table = run_aether(["workflows", "list"], cli_env)
-    assert table.returncode == 0 and first[:8] in table.stdout and "failed" in table.stdout
+    table = run_aether(["workflows", "list"], {**cli_env, "COLUMNS": "80"})
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, table.stdout
+    # one line per workflow: short id, name, status with steps done, and the error cut to fit
+    [failed_line] = [line for line in lines if line.startswith(first[:8])]
+    assert first not in table.stdout
+    for text in (NAME, "failed 2/4", "step 'cover' failed"):
+        assert text in failed_line, (text, table.stdout)
+    [running_line] = [line for line in lines if line.startswith(second[:8])]
+    assert "running 0/4" in running_line, table.stdout
 
     shown = run_aether(["workflows", "show", first], cli_env)
     assert shown.returncode == 0, shown.stderr

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -92,7 +91,8 @@ def test_register_create_listen_subscribe(
     inbox, _ = smtp_server
     ARTIFACTS.mkdir(exist_ok=True)
     email = f"browser-{uuid.uuid4().hex[:6]}@example.org"
-    with nullcontext(SAMPLES_FEED) as feed_url, sync_playwright() as p:
+    feed_url = SAMPLES_FEED
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.set_default_timeout(30_000)
@@ -136,3 +136,62 @@ def test_register_create_listen_subscribe(
         browser.close()
     wait_for(lambda: inbox.to("listener@example.org"), timeout=10, what="the confirmation mail")
     assert worker.poll() is None
+
+
+def test_what_a_new_user_trips_over(chromium: Path, web: Gateway) -> None:
+    """Logged out, /dashboards leads to the login page; a failed login keeps the email; the nav links
+    the dashboards; a rule is broken in words, never a regular expression; a disabled button looks
+    disabled; after "Create episode" the form gives way to the progress."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    email = f"rough-{uuid.uuid4().hex[:6]}@example.org"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.set_default_timeout(30_000)
+
+        page.goto(web.url + "/dashboards")
+        page.wait_for_url("**/login?next=/dashboards")
+        page.fill("#email", email)
+        page.fill("#password", "not the password")
+        page.click("main button[type=submit]")
+        expect(page.locator("p.error")).to_be_visible()
+        expect(page.locator("#email")).to_have_value(email)
+
+        page.goto(web.url + "/register")
+        page.fill("#email", email)
+        page.fill("#display_name", "Rough Edges")
+        page.fill("#password", "browser password")
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/shows/new")
+        page.click("header nav >> text=Dashboards")
+        page.wait_for_url("**/dashboards")
+        expect(page.locator("h1")).to_contain_text("Dashboards")
+
+        page.goto(web.url + "/shows/new")
+        page.fill("#title", "Rough Radio")
+        page.fill("#language", "English!")
+        page.click("form.stack button[type=submit]")
+        error = page.locator("p.error")
+        expect(error).to_contain_text("language: must be a language code such as en or en-US")
+        assert "^" not in error.inner_text() and "pattern" not in error.inner_text()
+        page.fill("#language", "en")
+        page.fill("#sources", SAMPLES_FEED)
+        page.click("form.stack button[type=submit]")
+        page.wait_for_url("**/shows/rough-radio")
+
+        page.click("text=New episode")
+        button = page.locator("#episode-form button[type=submit]")
+        enabled = button.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).cursor]")
+        button.evaluate("b => { b.disabled = true; }")
+        disabled = button.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).cursor]")
+        assert disabled[0] != enabled[0] and disabled[1] == "not-allowed", (enabled, disabled)
+        button.evaluate("b => { b.disabled = false; }")
+
+        page.fill("#topic", "Balcony solar panels for renters")
+        button.click()
+        expect(page.locator("#progress")).to_be_visible()
+        expect(page.locator("#episode-form")).to_be_hidden()
+        page.screenshot(path=str(ARTIFACTS / "browser-rough-edges.png"), full_page=True)
+        browser.close()

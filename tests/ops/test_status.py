@@ -33,6 +33,7 @@ def test_status_json_and_once(cli_env: dict[str, str], database_url: str) -> Non
     assert frame.returncode == 0, frame.stderr
     for heading in ("Aether status", "Queue (due tasks)", "sca.snippets", "Backups", "Maintenance"):
         assert heading in frame.stdout
+    assert "Queries" not in frame.stdout  # the status process's own query timings are no user's business
 
 
 def test_status_reports_a_database_that_is_down(cli_env: dict[str, str]) -> None:

@@ -168,6 +168,11 @@ async def test_agent_limit_of_zero_pauses_the_agent(adb: Database, start_worker:
         await set_limit(conn, "agent", AGENT, 0)
     await start_worker(concurrency=2)
     (task_id,) = await put(adb, task("noop"))
+    # A task of another agent, enqueued after it, runs: the worker claimed past the paused task.
+    [other] = await put(adb, NewTask("qtest.noop", "qtest-other-agent", {}))
+    await until(lambda: status_is(adb, other, "completed"), what="the other agent's task completed")
+    held = await task_row(adb, task_id)
+    assert held["status"] == "pending" and held["attempts"] == 0 and held["started_at"] is None
     async with adb.transaction() as conn:
         await set_limit(conn, "agent", AGENT, 1)
     await until(lambda: status_is(adb, task_id, "completed"))

@@ -4,6 +4,7 @@ reuses every step's work and stores no new objects or asset rows."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -51,3 +52,17 @@ async def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
     assert {a["uri"] for a in again["assets"]} == {a["uri"] for a in report["assets"]}
     assert await db.fetch_one("SELECT count(*) AS n FROM assets") == rows
     assert _objects(aether_home) == objects
+
+
+@pytest.mark.slow
+def test_no_video_lists_the_video_step_as_skipped(cli_env: dict[str, str]) -> None:
+    env = cli_env | {"AETHER_WORKER_CPU_POOL": "thread", "COLUMNS": "100"}
+    result = run_aether(["demo", "--no-video", "--minutes", "1"], env, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # the progress table's last frame (stderr): the video step did no work, and says so
+    last_frame = result.stderr[result.stderr.rindex("podcast_episode") :]
+    statuses = dict(re.findall(r"│\s*(\w+)\s*│\s*\w+\s*│\s*(\w+)\s*│", last_frame))
+    assert statuses["video"] == "skipped", last_frame
+    assert statuses["voice"] == "completed", last_frame
+    assets = result.stdout.split("Episode ready", 1)[1].splitlines()[1:]
+    assert assets and not [line for line in assets if line.split()[0] == "video"], assets  # no video asset

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from aether.db.embedded import EmbeddedServer
 from aether.db.pool import Database
 from tests.queue.helpers import until
-from tests.support import answers, free_port, start_aether, wait_for
+from tests.support import answers, free_port, run_aether, start_aether, wait_for
 
 
 @pytest.mark.slow
@@ -84,3 +88,80 @@ def test_up_stops_the_embedded_server_it_started_and_only_that(tmp_path: Path) -
         assert server.status().running
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_home() -> Iterator[Path]:
+    """An AETHER_HOME outside pytest's temporary root: every pytest session on this machine takes the
+    other users' access to that root away again, and the embedded server's user needs to reach its data."""
+    with tempfile.TemporaryDirectory(prefix="aether-up-") as parent:
+        home = Path(parent) / "home"
+        try:
+            yield home
+        finally:
+            EmbeddedServer(home).stop(mode="immediate")
+
+
+def _quiet_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AETHER_")}
+    return env | {"AETHER_HOME": str(home), "AETHER_DEMO_CONTENT": "false"}
+
+
+@pytest.mark.slow
+def test_a_busy_port_fails_before_anything_starts(own_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_aether(["up", "--port", str(port)], _quiet_env(own_home), timeout=120)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.strip().splitlines() == [
+        f"aether: error: port {port} on 127.0.0.1 is in use: stop what listens there or choose another with --port"
+    ]
+    assert "Aether is up" not in result.stdout and "Traceback" not in result.stderr
+    assert not EmbeddedServer(own_home).status().running  # nothing was started
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_terminal_stops_everything_quietly(own_home: Path) -> None:
+    """A terminal's Ctrl-C sends SIGINT to the whole foreground process group. Pressed as soon as
+    `aether up` says it is up and its worker and scheduler have started (they are still importing),
+    nothing prints a traceback or a resource warning, and everything stops."""
+    port = free_port()
+    process = start_aether(
+        ["up", "--port", str(port)],
+        _quiet_env(own_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
+    )
+    assert process.stdout is not None
+    output = b""
+    try:
+        while b"Aether is up" not in output and process.poll() is None:
+            output += process.stdout.read1(4096)
+        # the worker and the scheduler have started Python and are importing Aether; each runs in a
+        # process group of its own, out of the reach of the terminal's Ctrl-C (aether up stops them)
+        children = wait_for(lambda: found if len(found := _children_of(process.pid)) == 2 else None, timeout=30)
+        assert all(os.getpgid(pid) == pid for pid in children), [(pid, os.getpgid(pid)) for pid in children]
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output += process.communicate(timeout=120)[0]
+    text = output.decode()
+    assert "Aether is up" in text
+    assert process.returncode in (0, 130), text
+    for noise in ("Traceback", "KeyboardInterrupt", "leaked semaphore", "resource_tracker"):
+        assert noise not in text, (noise, text)
+    assert "embedded PostgreSQL stopped" in text
+    assert not EmbeddedServer(own_home).status().running
+    wait_for(lambda: not _children_of(process.pid), timeout=60, what="the worker and the scheduler to exit")
+
+
+def _children_of(pid: int) -> list[int]:
+    """Processes still running `aether worker` or `aether scheduler` for the stopped `aether up`."""
+    found = []
+    for proc in psutil.process_iter(["ppid", "cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["ppid"] == pid and cmdline[-1:] in (["worker"], ["scheduler"]):
+            found.append(proc.pid)
+    return found

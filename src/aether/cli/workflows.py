@@ -121,20 +121,23 @@ def list_(
     if not rows:
         console.print("no workflows")
         return
-    table = Table(title=f"workflows {offset + 1}-{offset + len(rows)}")
-    table.add_column("id", no_wrap=True)  # the first 8 digits: every command takes such a prefix
-    for column in ("definition", "status", "steps", "created", "took"):
-        table.add_column(column)
-    table.add_column("error", no_wrap=True, overflow="ellipsis", max_width=40)
+    # Fits 80 columns: the short id every command takes, the definition's name, status with steps done,
+    # the start to the minute, and as much of the error as the line has room for.
+    name_width = min(16, max(len("workflow"), *(len(row["definition_name"]) for row in rows)))
+    fixed = 8 + name_width + 11 + 11 + 4 * 2  # four columns and the two spaces after each
+    table = Table(title=f"workflows {offset + 1}-{offset + len(rows)}", box=None, padding=(0, 2, 0, 0))
+    table.add_column("id", no_wrap=True, width=8)
+    table.add_column("workflow", no_wrap=True, overflow="ellipsis", width=name_width)
+    table.add_column("status", no_wrap=True, width=11)
+    table.add_column("created", no_wrap=True, width=11)
+    table.add_column("error", no_wrap=True, overflow="ellipsis", max_width=max(12, console.width - fixed - 1))
     for row in rows:
         table.add_row(
             row["workflow_id"][:8],
-            f"{row['definition_name']} v{row['definition_version']}",
-            _status(row["status"]),
-            f"{row['steps_completed']}/{row['steps']}",
-            _time(row["created_at"]),
-            _duration(row["started_at"], row["completed_at"]),
-            (row["error_message"] or "")[:80],
+            row["definition_name"],
+            Text.assemble(_status(row["status"]), f" {row['steps_completed']}/{row['steps']}"),
+            row["created_at"].strftime("%m-%d %H:%M") if row["created_at"] else "",
+            row["error_message"] or "",
         )
     console.print(table)
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aether import errors
-from aether.errors import AetherError, DatabaseUnavailable
+from aether.errors import AetherError, DatabaseUnavailable, rule_in_words
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ def validation_message(err: dict[str, Any]) -> str:
         return f"{field}: field required"
     if kind == "json_invalid":
         return "the body is not valid JSON"
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{field}: {msg}"
+    return f"{field}: {rule_in_words(err)}"
 
 
 DATABASE_DOWN = "the database is unavailable; try again shortly"

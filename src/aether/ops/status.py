@@ -1,4 +1,7 @@
-"""`aether status`: the monitoring figures as a terminal dashboard, refreshed live (or once, or JSON)."""
+"""`aether status`: the monitoring figures as a terminal dashboard, refreshed live (or once, or JSON).
+
+The dashboard shows the installation, not the `aether status` process itself: the query timings of this
+process (`queries` in the JSON) stay out of the frame."""
 
 from __future__ import annotations
 
@@ -127,13 +130,6 @@ def render(snapshot: Snapshot) -> RenderableType:
         duration = f"{row['duration_ms'] / 1000:.2f} s" if row["duration_ms"] is not None else "-"
         maintenance.add_row(row["job"], Text(row["outcome"], style=style), str(row["finished_at"] or "-"), duration)
     parts.append(maintenance)
-
-    queries = _table("Queries (this process, busiest)", "query", "count", "errors", "mean ms", "max ms")
-    for row in sorted(data["queries"], key=lambda r: -r["count"])[:10]:
-        queries.add_row(
-            row["name"], str(row["count"]), str(row["errors"]), f"{row['mean_ms']:.2f}", f"{row['max_ms']:.2f}"
-        )
-    parts.append(queries)
 
     if data["errors"]:
         parts.append(

@@ -7,13 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from aether.errors import ValidationFailed
+from aether.errors import ValidationFailed, pattern_rule
 from aether.podcasts.targets import PublishTargets
 from aether.security.passwords import check_password_rules
+from aether.text import LANGUAGE_PATTERN
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-LANGUAGE_RE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-SLUG_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+LANGUAGE_RE = LANGUAGE_PATTERN
+SLUG_RE = pattern_rule(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$", "lowercase letters and digits in words joined by single hyphens, such as my-show"
+)
+NOT_BLANK = pattern_rule(r"\S", "more than spaces")
 
 
 def _email(value: str) -> str:
@@ -99,8 +103,8 @@ Hosts = Annotated[list[HostIn], BeforeValidator(_hosts)]
 class Pronunciation(Strict):
     """A name or word as the voices should say it (`say`), applied to speech only, never to the transcript."""
 
-    text: str = Field(min_length=1, max_length=100, pattern=r"\S")
-    say: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    text: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
+    say: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 def _lexicon(value: Any) -> Any:

@@ -28,11 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aether.agents.pswa.script import Script
 from aether.db import AsyncConnection, load_queries
-from aether.errors import NotFound, PreconditionFailed, ValidationFailed, invalid
+from aether.errors import NotFound, PreconditionFailed, ValidationFailed, invalid, pattern_rule
 
 Q = load_queries(__file__, "scripts.sql")
 
-_ID = re.compile(r"^l([0-9]{1,6})$")
+_ID = re.compile(pattern_rule(r"^l([0-9]{1,6})$", "a line id: l and 1 to 6 digits, such as l12"))
 
 
 class LineEdit(BaseModel):

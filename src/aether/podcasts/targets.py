@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from aether.errors import ValidationFailed
+from aether.errors import ValidationFailed, pattern_rule
 
 CHANNEL_RE = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 NUMERIC_RE = re.compile(r"^-?[0-9]{1,20}$")
@@ -66,7 +66,9 @@ def _unique(value: list[int | str]) -> list[int | str]:
 
 
 ChatId = Annotated[int | str, BeforeValidator(_chat_id)]
-Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^<>,]+$")]
+Tag = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=pattern_rule(r"^[^<>,]+$", "text without <, > or commas"))
+]
 
 
 class _Strict(BaseModel):
@@ -80,7 +82,9 @@ class TelegramTarget(_Strict):
 class YouTubeTarget(_Strict):
     privacy_status: Literal["public", "unlisted", "private"] | None = None
     made_for_kids: bool | None = None
-    category_id: str | None = Field(None, pattern=r"^[0-9]{1,3}$")
+    category_id: str | None = Field(
+        None, pattern=pattern_rule(r"^[0-9]{1,3}$", "a YouTube category number of 1 to 3 digits")
+    )
     tags: Annotated[list[Tag], Field(max_length=30), AfterValidator(_tags)] | None = None
     shorts: bool = True
 

@@ -49,15 +49,24 @@ def collect_assets(state: dict[str, Any]) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def step_status(step: dict[str, Any]) -> str:
+    """The step's status, or "skipped" for a step that completed without doing its work (the video of
+    `--no-video`: its handler answers `{"skipped": true}`)."""
+    output = step.get("output_summary")
+    if step["status"] == "completed" and isinstance(output, dict) and output.get("skipped") is True:
+        return "skipped"
+    return str(step["status"])
+
+
 def _table(state: dict[str, Any], started: float) -> Table:
     table = Table(title=f"podcast_episode {state['workflow_id']}  ({time.monotonic() - started:.0f} s)")
     table.add_column("step")
     table.add_column("agent")
     table.add_column("status")
     table.add_column("attempts", justify="right")
-    colours = {"completed": "green", "failed": "red", "in_progress": "yellow", "queued": "cyan"}
+    colours = {"completed": "green", "failed": "red", "in_progress": "yellow", "queued": "cyan", "skipped": "dim"}
     for step in state["steps"]:
-        status = str(step["status"])
+        status = step_status(step)
         table.add_row(
             step["step_name"], step["agent_name"], f"[{colours.get(status, 'white')}]{status}", str(step["attempts"])
         )

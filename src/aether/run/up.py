@@ -6,9 +6,11 @@ embedded PostgreSQL too when this command started it."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from types import FrameType
@@ -18,6 +20,7 @@ from rich.console import Console
 from aether.config import Settings
 from aether.db.connect import migrate_database, open_database
 from aether.db.embedded import EmbeddedServer
+from aether.errors import AetherError
 from aether.podcasts.demo import ensure_demo_content
 from aether.run.serve import serve
 from aether.security.roles import service_settings
@@ -31,7 +34,9 @@ def _children(settings: Settings) -> list[subprocess.Popen[bytes]]:
     env["AETHER_HOME"] = str(settings.home)
     base = [sys.executable, "-m", "aether.cli"]
     commands = [[*base, "worker"], [*base, "scheduler"]]
-    return [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
+    # Each child in a process group of its own: a terminal's Ctrl-C reaches only this process, which
+    # stops them with SIGTERM (a Ctrl-C while they still import would end each with a traceback).
+    return [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, process_group=0) for cmd in commands]
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
@@ -54,7 +59,23 @@ async def _demo(settings: Settings) -> str | None:
         await db.close()
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a port that something already listens on (before anything starts)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AetherError(
+                    f"port {port} on {host} is in use: stop what listens there or choose another with --port",
+                    field="port",
+                ) from None
+            raise AetherError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="port") from None
+
+
 def run(settings: Settings, port: int, host: str) -> None:
+    check_port_free(host, port)
     embedded = EmbeddedServer(settings.home) if settings.embedded else None
     started_here = embedded is not None and not embedded.status().running
     if embedded is not None:
@@ -75,14 +96,15 @@ def _run_on_database(settings: Settings, port: int, host: str) -> None:
         episode = asyncio.run(_demo(settings))
         if episode:
             console.print(f"created the demo show and its first episode ({episode})")
-    children = _children(settings)
 
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
-    console.print(f"Aether is up: http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it", style="green")
-    try:
+    children: list[subprocess.Popen[bytes]] = []
+    try:  # a Ctrl-C at any point from here on stops the children this command started
+        children = _children(settings)
+        console.print(f"Aether is up: http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it", style="green")
         serve(settings, host, port)
     except KeyboardInterrupt:
         pass

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from aether.agents.tda import discover as tda
-from aether.agents.tda.fetch import Fetcher
+from aether.agents.tda.fetch import Fetcher, HostThrottle
 from aether.config import Settings
 from aether.db.pool import Database
 from aether.errors import NotFound, PermanentError, ValidationFailed
@@ -174,20 +175,48 @@ async def test_a_later_item_about_a_known_story_grows_that_topic(
     assert len(topics) == 4  # tidal, robots, rover + the bridge
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the throttle sleeps; records each start it hands out."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class RecordingThrottle(HostThrottle):
+    def __init__(self, interval: float, clock: FakeClock) -> None:
+        super().__init__(interval, clock=clock, sleep=clock.sleep)
+        self.starts: list[tuple[str, float]] = []
+
+    async def wait_turn(self, host: str) -> None:
+        await super().wait_turn(host)
+        self.starts.append((host, self.clock()))
+
+
 async def test_requests_to_one_host_keep_the_polite_interval(
     adb: Database, fast_settings: Settings, feed_server: FeedServer
 ) -> None:
     settings = fast_settings.model_copy(update={"tda_host_interval": 0.3, "tda_fetch_articles": False})
     feeds = [feed_server.url(p) for p in ("/rss2.xml", "/atom.xml", "/rss1.xml", "/gzip.xml")]
-    await tda.discover(adb, settings, feeds=feeds, now=NOW)
-    starts = sorted(r.at for r in feed_server.requests)
-    assert len(starts) == 4
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # Unpaced, the four feeds would arrive within milliseconds of each other. The server sees when each
-    # request arrives, not when the client sent it, so a busy machine may shift one arrival a little:
-    # allow 0.1 s of that.
-    assert min(gaps) >= 0.2, gaps
-    assert starts[-1] - starts[0] >= 3 * 0.3 - 0.1, gaps
+    clock = FakeClock()
+    throttle = RecordingThrottle(0.3, clock)
+    async with Fetcher(settings, throttle=throttle) as fetcher:
+        result = await tda.discover(adb, settings, feeds=feeds, fetcher=fetcher, now=NOW)
+    assert [s.status for s in result.sources] == ["ok"] * 4
+    assert len(feed_server.requests) == 4
+    # The clock moves only when the throttle waits: the four starts on the one host are one interval apart.
+    host = urlsplit(feed_server.base).hostname
+    assert [h for h, _ in throttle.starts] == [host] * 4
+    assert [at for _, at in throttle.starts] == pytest.approx([0.0, 0.3, 0.6, 0.9])
+    assert clock.sleeps == pytest.approx([0.3, 0.3, 0.3])
 
 
 async def test_manual_topics_with_text_and_an_article_url(

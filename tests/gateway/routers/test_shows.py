@@ -69,6 +69,14 @@ async def test_validation(client: httpx.Client, db: Database) -> None:
         r = client.post("/v1/shows", json=body, headers=auth["headers"])
         assert r.status_code == 422, (body, r.text)
         assert r.json()["error"]["field"] == field, (body, r.json())
+    # a pattern's rule in words, never the regular expression
+    words = {
+        "slug": "slug: must be lowercase letters and digits in words joined by single hyphens, such as my-show",
+        "language": "language: must be a language code such as en or en-US",
+    }
+    for body, field in cases[1:3]:
+        message = client.post("/v1/shows", json=body, headers=auth["headers"]).json()["error"]["message"]
+        assert message == words[field] and "^" not in message, message
     r = client.patch("/v1/shows/1", json={"title": None}, headers=auth["headers"])
     assert r.status_code in (404, 422)
     assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]

@@ -8,13 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aether.config import Settings
-from aether.errors import ValidationFailed, invalid
+from aether.errors import ValidationFailed, invalid, pattern_rule
 from aether.text import count_words
 
 MAX_SNIPPETS = 20
 MIN_MINUTES = 1.0
 MAX_MINUTES = 120.0
 MAX_FRAME_CHARS = 1000
+
+
+LINE_ID_PATTERN = pattern_rule(r"^l[0-9]{1,6}$", "a line id: l and 1 to 6 digits, such as l12")
 
 
 class Host(BaseModel):
@@ -27,7 +30,7 @@ class Host(BaseModel):
 class Line(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(None, pattern=r"^l[0-9]{1,6}$", description="The line's id in an episode's script")
+    id: str | None = Field(None, pattern=LINE_ID_PATTERN, description="The line's id in an episode's script")
     speaker: str = Field(min_length=1, max_length=60)
     text: str = Field(min_length=1, max_length=4000)
     sources: list[str] = Field(default_factory=list, description="URLs of the source sentences this line speaks")

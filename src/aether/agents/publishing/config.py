@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from aether.agents.config import AgentConfig, Tag
+from aether.errors import pattern_rule
 
 
 class YoutubeConfig(AgentConfig):
     channel_id: str | None = Field(None, min_length=1, max_length=100)
     privacy_status: Literal["private", "unlisted", "public"] = "private"
-    category_id: str = Field("22", pattern=r"^\d{1,4}$")
+    category_id: str = Field("22", pattern=pattern_rule(r"^\d{1,4}$", "a YouTube category number of 1 to 4 digits"))
     playlist_id: str | None = Field(None, min_length=1, max_length=100)
     default_tags: list[Tag] = Field(default_factory=list, max_length=30)
     made_for_kids: bool = False

@@ -7,13 +7,12 @@ from typing import Annotated
 from pydantic import Field, HttpUrl
 
 from aether.agents.config import AgentConfig, Tag
+from aether.text import LANGUAGE_PATTERN
 
 
 class TdaConfig(AgentConfig):
     feeds: list[HttpUrl] = Field(default_factory=list, max_length=500)
     max_topics: int = Field(10, ge=1, le=100)
     keywords: list[Tag] = Field(default_factory=list, max_length=100)
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]] = Field(
-        default_factory=list, max_length=20
-    )
+    languages: list[Annotated[str, Field(pattern=LANGUAGE_PATTERN)]] = Field(default_factory=list, max_length=20)
     fetch_articles: bool | None = None

@@ -58,14 +58,25 @@ tasks = Blueprint()
 # ---- input ---------------------------------------------------------------------------------------
 
 
+# a host name (letters of any script, digits, hyphens, dots), an IPv4 address or a bracketed IPv6 one
+_HOST = re.compile(r"[\w.-]+|[0-9a-f:.]+", re.IGNORECASE)
+
+
 def check_url(url: object, field: str) -> str:
     """An absolute http(s) URL, or ValidationFailed naming the field."""
     if not isinstance(url, str) or not url.strip():
         raise ValidationFailed(f"{field} must be a non-empty URL", field=field)
     value = url.strip()
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"{field} must be an http:// or https:// URL with a host (got {value!r})", field=field)
+    rule = f"{field} must be an http:// or https:// URL with a host, without spaces (got {value!r})"
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValidationFailed(rule, field=field)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ValidationFailed(rule, field=field) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not _HOST.fullmatch(parts.hostname):
+        raise ValidationFailed(rule, field=field)
     if len(value) > 2048:
         raise ValidationFailed(f"{field} must be at most 2048 characters", field=field)
     return value

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from importlib import resources
@@ -63,10 +64,22 @@ class FetchResult:
 
 
 class HostThrottle:
-    """One request at a time per host, starts at least `interval` seconds apart."""
+    """One request at a time per host, starts at least `interval` seconds apart.
 
-    def __init__(self, interval: float) -> None:
+    `clock` (seconds, monotonic) and `sleep` are the real ones unless a caller hands in its own, so the
+    schedule of starts can be checked without measuring wall-clock gaps.
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = interval
+        self.clock = clock
+        self.sleep = sleep
         self._locks: dict[str, asyncio.Lock] = {}
         self._last_start: dict[str, float] = {}
 
@@ -77,10 +90,10 @@ class HostThrottle:
         """Call with `lock(host)` held: sleeps until the host's interval has passed, then marks a start."""
         last = self._last_start.get(host)
         if last is not None:
-            delay = last + self.interval - time.monotonic()
+            delay = last + self.interval - self.clock()
             if delay > 0:
-                await asyncio.sleep(delay)
-        self._last_start[host] = time.monotonic()
+                await self.sleep(delay)
+        self._last_start[host] = self.clock()
 
 
 class Fetcher:
@@ -94,12 +107,13 @@ class Fetcher:
         max_bytes: int | None = None,
         host_interval: float | None = None,
         guard: Guard | None = None,
+        throttle: HostThrottle | None = None,
     ) -> None:
         """`guard` checks every connection; by default one is used unless AETHER_FETCH_ALLOW_PRIVATE=true."""
         self.timeout = timeout if timeout is not None else settings.tda_fetch_timeout
         self.max_bytes = max_bytes if max_bytes is not None else settings.tda_max_bytes
         interval = host_interval if host_interval is not None else settings.tda_host_interval
-        self.throttle = HostThrottle(interval)
+        self.throttle = throttle or HostThrottle(interval)
         self.semaphore = asyncio.Semaphore(settings.tda_concurrency)
         if guard is None and not settings.fetch_allow_private:
             guard = Guard()

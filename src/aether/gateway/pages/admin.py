@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,7 +17,7 @@ from aether.agents import registry
 from aether.db import load_queries
 from aether.errors import AetherError, Forbidden
 from aether.gateway.deps import DB, AppSettings, OptionalUser, client_ip
-from aether.gateway.pages.render import render
+from aether.gateway.pages.render import login_redirect, render
 from aether.podcasts.episodes import failure
 from aether.security import accounts, audit, credentials
 from aether.security.sessions import Session
@@ -30,7 +30,7 @@ OVERVIEW_ROWS = 50
 
 def _admin(request: Request, user: Session | None) -> Session | Response:
     if user is None:
-        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return login_redirect(request)
     if not user.is_admin:
         raise Forbidden("this page needs the admin role")
     return user

@@ -8,9 +8,10 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from aether.gateway.deps import ANON_CSRF_COOKIE, base_url, is_https
@@ -53,3 +54,8 @@ def render(request: Request, name: str, user: Session | None, status_code: int =
             ANON_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=is_https(request, settings), path="/"
         )
     return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """To the login page, coming back to this page after logging in."""
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)

@@ -7,14 +7,13 @@ import asyncio
 import hashlib
 import secrets
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from aether.db import AsyncConnection, jsonable
-from aether.errors import AetherError, Forbidden, NotFound
+from aether.errors import AetherError, Forbidden, NotFound, rule_in_words
 from aether.gateway.deps import (
     ANON_CSRF_COOKIE,
     CSRF_FIELD,
@@ -29,7 +28,7 @@ from aether.gateway.deps import (
     is_https,
 )
 from aether.gateway.errors import http_status
-from aether.gateway.pages.render import render
+from aether.gateway.pages.render import login_redirect, render
 from aether.media.cover import show_cover_png
 from aether.orchestrator import cancel_workflow, retry_workflow
 from aether.podcasts import episodes, scripts, shows, subscribers, voices
@@ -56,10 +55,6 @@ async def _form(request: Request, user: Session | None) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _login_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-
-
 def _safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith("//"):
         return value
@@ -70,7 +65,7 @@ def _error_message(exc: Exception) -> tuple[str, str | None]:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
-        return f"{field}: {str(err['msg']).removeprefix('Value error, ')}", field
+        return f"{field}: {rule_in_words(err)}", field
     if isinstance(exc, AetherError):
         return exc.message, exc.field
     raise exc
@@ -93,14 +88,14 @@ async def home(request: Request, user: OptionalUser, db: DB) -> HTMLResponse:
 @router.get("/shows/new", response_class=HTMLResponse)
 async def new_show_page(request: Request, user: OptionalUser) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     return render(request, "show_new.html", user, values={}, error=None)
 
 
 @router.post("/shows/new", response_class=HTMLResponse)
 async def new_show(request: Request, user: OptionalUser, db: DB, settings: AppSettings) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     form = await _form(request, user)
     try:
         body = ShowIn(
@@ -149,7 +144,7 @@ async def show_settings_page(slug: str, request: Request, user: OptionalUser, db
     """The show bible, for its owner: hosts with personas and voices, pronunciations, intro and outro,
     music, loudness, language, review (saved by PATCH /v1/shows/{id}, studio.js)."""
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     async with db.connection() as conn:
         show = await shows.show_by_slug(conn, slug)
     if show is None or show["user_id"] != user.user_id:
@@ -200,7 +195,7 @@ async def subscribe_form(slug: str, request: Request, user: OptionalUser, db: DB
 @router.get("/shows/{slug}/episodes/new", response_class=HTMLResponse)
 async def new_episode_page(slug: str, request: Request, user: OptionalUser, db: DB) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     async with db.connection() as conn:
         show = await shows.show_by_slug(conn, slug)
     if show is None or show["user_id"] != user.user_id:
@@ -283,7 +278,15 @@ async def login(request: Request, user: OptionalUser, db: DB, settings: AppSetti
                 limits=LoginLimits.of(settings),
             )
     except AetherError as exc:
-        return render(request, "login.html", None, status_code=http_status(exc), next=target, error=exc.message)
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=http_status(exc),
+            next=target,
+            error=exc.message,
+            email=form.get("email", ""),
+        )
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(response, request, token, settings)
     return response
@@ -339,7 +342,7 @@ async def logout(request: Request, user: OptionalUser, db: DB) -> Response:
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, user: OptionalUser, db: DB) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     async with db.connection() as conn:
         live = await sessions.list_sessions(conn, user.user_id)
         cur = await conn.execute(shows.Q.list_own_shows, {"user_id": user.user_id, "after_id": None, "limit": 100})
@@ -350,7 +353,7 @@ async def account(request: Request, user: OptionalUser, db: DB) -> Response:
 @router.post("/account/preferences", response_class=HTMLResponse)
 async def save_preferences(request: Request, user: OptionalUser, db: DB) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     form = await _form(request, user)
     try:
         prefs = Preferences(
@@ -372,7 +375,7 @@ async def save_preferences(request: Request, user: OptionalUser, db: DB) -> Resp
 @router.post("/account/sessions/{session_id}/revoke")
 async def revoke_session(session_id: str, request: Request, user: OptionalUser, db: DB) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     await _form(request, user)
     try:
         async with db.transaction() as conn:
@@ -393,7 +396,7 @@ async def admin_workflow(
     workflow_id: str, action: str, request: Request, user: OptionalUser, db: DB, hooks: QueueHooks
 ) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if not user.is_admin:
         raise Forbidden("this needs the admin role")
     await _form(request, user)
@@ -413,7 +416,7 @@ async def admin_task(
     task_id: int, action: str, request: Request, user: OptionalUser, db: DB, hooks: QueueHooks
 ) -> Response:
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if not user.is_admin:
         raise Forbidden("this needs the admin role")
     await _form(request, user)

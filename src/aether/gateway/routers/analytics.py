@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from aether.analytics.dashboards import REPORTS, period, report, run_report, to_csv, to_svg
-from aether.gateway.deps import DB, CurrentUser
-from aether.gateway.pages.render import render
+from aether.gateway.deps import DB, CurrentUser, OptionalUser
+from aether.gateway.pages.render import login_redirect, render
 
 router = APIRouter(tags=["analytics"])
 
@@ -66,10 +66,16 @@ async def get_report(
     }
 
 
-@router.get("/dashboards", response_class=HTMLResponse, summary="Dashboards page (charts drawn by the server)")
+@router.get(
+    "/dashboards",
+    response_class=HTMLResponse,
+    summary="Dashboards page (charts drawn by the server); logged out, a redirect to the login page",
+)
 async def dashboards_page(
-    request: Request, user: CurrentUser, db: DB, first: From = None, last: To = None, show_id: ShowId = None
-) -> HTMLResponse:
+    request: Request, user: OptionalUser, db: DB, first: From = None, last: To = None, show_id: ShowId = None
+) -> Response:
+    if user is None:  # a person with a browser: to the login page, and back here after it
+        return login_redirect(request)
     when = period(first, last)
     sections = []
     for chosen in REPORTS.values():
