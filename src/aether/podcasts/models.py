@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
+from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from aether.podcasts.targets import PublishTargets
@@ -28,14 +29,17 @@ def _http_url(value: str) -> str:
     return value
 
 
+CRON_RULE = "must be a cron expression with exactly 5 fields (minute hour day-of-month month weekday), e.g. '0 6 * * 1'"
+
+
 def _cron(value: str | None) -> str | None:
+    """Exactly 5 fields: croniter alone also takes a 6th (seconds) field and @daily-style names."""
     if value is None or not value.strip():
         return None
-    from croniter import croniter
-
-    if not croniter.is_valid(value.strip()):
-        raise ValueError("must be a cron expression with 5 fields, e.g. '0 6 * * 1'")
-    return value.strip()
+    fields = value.split()
+    if len(fields) != 5 or not croniter.is_valid(" ".join(fields)):
+        raise ValueError(CRON_RULE)
+    return " ".join(fields)
 
 
 Email = Annotated[str, AfterValidator(_email)]

@@ -64,6 +64,25 @@ async def test_validation(client: httpx.Client, db: Database) -> None:
     assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
 
 
+def test_a_schedule_has_5_fields_and_runs_at_most_once_an_interval(client: httpx.Client) -> None:
+    auth = register(client)
+    sources = ["https://example.org/feed.xml"]
+    for cron, rule in (
+        ("0 6 * * 1 0", "exactly 5 fields"),  # croniter alone takes a 6th (seconds) field
+        ("@daily", "exactly 5 fields"),
+        ("*/30 * * * *", "60 minutes"),  # AETHER_SCHEDULE_MIN_INTERVAL_MINUTES' default
+        ("0 0 31 2 *", "never fires"),
+    ):
+        r = client.post("/v1/shows", json={"title": "t", "schedule": cron, "sources": sources}, headers=auth["headers"])
+        assert r.status_code == 422, (cron, r.text)
+        assert r.json()["error"]["field"] == "schedule" and rule in r.json()["error"]["message"], r.json()
+    show = create_show(client, auth, schedule="0  *  * * *", sources=sources)
+    assert show["schedule"] == "0 * * * *"
+    r = client.patch(f"/v1/shows/{show['id']}", json={"schedule": "*/5 * * * *"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "schedule"
+    assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).json()["show"]["schedule"] == "0 * * * *"
+
+
 def test_other_users_shows_are_404(client: httpx.Client) -> None:
     alice = register(client)
     bob = register(client)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
-from aether.podcasts import shows
+from aether.podcasts import schedule, shows
 from aether.podcasts.models import ShowIn, ShowPatch
 
 router = APIRouter(prefix="/v1/shows", tags=["shows"])
@@ -19,6 +19,8 @@ router = APIRouter(prefix="/v1/shows", tags=["shows"])
 async def create(body: ShowIn, user: CurrentUser, db: DB, request: Request, settings: AppSettings) -> dict[str, Any]:
     base = base_url(request, settings)
     fields = body.model_dump(exclude={"slug"})
+    if body.schedule:
+        schedule.check_interval(body.schedule, settings.schedule_min_interval_minutes)
     async with db.transaction() as conn:
         row = await shows.create_show(conn, user.user_id, fields, base_url=base, explicit_slug=body.slug)
     request.app.state.feed_cache.forget(row["slug"])
@@ -66,6 +68,8 @@ async def patch_show(
     ):  # fmt: skip
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
+    if changes.get("schedule"):
+        schedule.check_interval(changes["schedule"], settings.schedule_min_interval_minutes)
     async with db.transaction() as conn:
         row = await shows.update_show(conn, user.user_id, show_id, changes)
     request.app.state.feed_cache.forget(row["slug"])
