@@ -503,6 +503,8 @@ def idempotent_route(
     policy = HttpPolicy(required, frozenset(m.upper() for m in methods), tuple(h.lower() for h in caller_headers))
 
     class IdempotentRoute(APIRoute):
+        idempotency = policy  # read by the OpenAPI document (aether.gateway.openapi)
+
         def get_route_handler(self) -> Callable[[FastAPIRequest], Coroutine[Any, Any, FastAPIResponse]]:
             original = super().get_route_handler()
 

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from aether import __version__
 from aether.config import Settings
 from aether.db import Database, open_database
-from aether.gateway import announce
+from aether.gateway import announce, openapi
 from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
     if db is not None:
         app.state.db = db
     install_error_handlers(app)
+    openapi.install(app)
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
     app.state.session_cache = announce.SessionCache(

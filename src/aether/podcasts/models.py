@@ -6,7 +6,17 @@ import re
 from typing import Annotated, Any, Literal
 
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
 
 from aether.podcasts.targets import PublishTargets
 
@@ -63,9 +73,9 @@ class VoiceIn(Strict):
     engine: Literal["piper", "api"] = "piper"
     model: str | None = Field(None, min_length=1, max_length=500)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    pitch: float = Field(1.0, ge=0.5, le=2.0)
-    tempo: float = Field(1.0, ge=0.5, le=2.0)
-    volume_db: float = Field(0.0, ge=-20, le=20)
+    pitch: StrictFloat = Field(1.0, ge=0.5, le=2.0)
+    tempo: StrictFloat = Field(1.0, ge=0.5, le=2.0)
+    volume_db: StrictFloat = Field(0.0, ge=-20, le=20)
     language: Language | None = None
 
 
@@ -86,7 +96,8 @@ def _hosts(value: Any) -> Any:
     return hosts
 
 
-Hosts = Annotated[list[HostIn], BeforeValidator(_hosts)]
+# the document says what is accepted: objects, or plain strings that are names
+Hosts = Annotated[list[HostIn], BeforeValidator(_hosts, json_schema_input_type=list[HostIn | Name])]
 
 
 class Pronunciation(Strict):
@@ -128,8 +139,8 @@ class Preferences(Strict):
 
     hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
-    episode_minutes: int | None = Field(None, ge=1, le=120)
+    voice_speed: StrictFloat | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: StrictInt | None = Field(None, ge=1, le=120)
     language: Language | None = None
 
 
@@ -141,7 +152,7 @@ class ShowIn(Strict):
     owner_email: Email | None = None
     language: Language = "en"
     category: str = Field("Technology", min_length=1, max_length=100)
-    explicit: bool = False
+    explicit: StrictBool = False
     hosts: Hosts = Field(default_factory=list, max_length=4)
     sources: list[HttpUrl] = Field(default_factory=list, max_length=50)
     schedule: Cron = Field(None, max_length=100)
@@ -149,9 +160,9 @@ class ShowIn(Strict):
     pronunciations: Lexicon = Field(default_factory=list, max_length=200)
     intro: Line | None = None
     outro: Line | None = None
-    music: bool = True
-    loudness_lufs: float = Field(-16.0, ge=-36, le=-6)
-    review: bool = False
+    music: StrictBool = True
+    loudness_lufs: StrictFloat = Field(-16.0, ge=-36, le=-6)
+    review: StrictBool = False
 
 
 class ShowPatch(Strict):
@@ -161,7 +172,7 @@ class ShowPatch(Strict):
     owner_email: Email | None = None
     language: Language | None = None
     category: str | None = Field(None, min_length=1, max_length=100)
-    explicit: bool | None = None
+    explicit: StrictBool | None = None
     hosts: Hosts | None = Field(None, max_length=4)
     sources: list[HttpUrl] | None = Field(None, max_length=50)
     schedule: Cron = Field(None, max_length=100)
@@ -169,9 +180,9 @@ class ShowPatch(Strict):
     pronunciations: Lexicon | None = Field(None, max_length=200)
     intro: Line | None = None
     outro: Line | None = None
-    music: bool | None = None
-    loudness_lufs: float | None = Field(None, ge=-36, le=-6)
-    review: bool | None = None
+    music: StrictBool | None = None
+    loudness_lufs: StrictFloat | None = Field(None, ge=-36, le=-6)
+    review: StrictBool | None = None
 
 
 class EpisodeIn(Strict):
@@ -183,11 +194,11 @@ class EpisodeIn(Strict):
     episode_type: Literal["full", "trailer", "bonus"] = "full"
     hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
-    episode_minutes: int | None = Field(None, ge=1, le=120)
+    voice_speed: StrictFloat | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: StrictInt | None = Field(None, ge=1, le=120)
     language: Language | None = None
     sources: list[HttpUrl] | None = Field(None, max_length=50)
-    video: bool = False
+    video: StrictBool = False
 
 
 class SubscribeIn(Strict):
