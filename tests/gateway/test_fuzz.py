@@ -28,7 +28,7 @@ from tests.gateway.conftest import Gateway, register
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 5  # generated requests per operation, on top of the examples and coverage cases
+MAX_EXAMPLES = 3  # generated requests per operation, on top of the examples and coverage cases
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -100,9 +100,10 @@ def test_the_api_conforms_to_its_document(gateway: Gateway, role: str, tmp_path:
     code, output = schemathesis_run(gateway, role, headers, tmp_path / "report.json")
     (tmp_path / "output.txt").write_text(output)
     assert code == 0, output[-20000:]
-    summary: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
-    print(f"\nschemathesis as {role}: {output.strip().splitlines()[-1]}")
-    assert summary
+    report: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
+    cases, operations = report["test_cases"], report["operations"]
+    print(f"\nschemathesis as {role}: {cases['generated']} cases over {operations['tested']} operations, 0 failures")
+    assert cases["generated"] > operations["tested"] > 0 and cases["with_failures"] == 0
 
 
 def test_the_document_is_served(gateway: Gateway) -> None:

@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
+"""The FastAPI application: JSON API under /v1 (OpenAPI at /docs and /redoc, offline), public feeds, media, web pages.
 
 `create_app(settings, hooks=...)` builds it; the database pool opens in the lifespan (or pass `db=` an
 already open Database, which the app then does not close). `hooks` are the queue hooks that run when
@@ -83,9 +83,9 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
         title="Aether",
         version=__version__,
         summary="Autonomous content agents: shows, episodes, feeds, subscribers.",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc, with their assets served locally: aether.gateway.openapi
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=openapi.OPENAPI_URL,
         lifespan=lifespan,
     )
     app.state.settings = settings

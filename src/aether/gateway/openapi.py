@@ -13,17 +13,25 @@ FastAPI describes bodies, parameters and success answers; `document(app)` adds w
   `aether.idempotency.idempotent_route` (their 400, 409 and 422 answers too).
 
 `allowed_methods(app, scope)` lists the methods a path answers, for the `Allow` header of a 405.
+
+`install(app)` serves the document and its readers, /docs (Swagger UI) and /redoc (ReDoc), with their scripts
+and styles from the `fastapi-offline` package under /docs-assets: they work with no network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import fastapi_offline
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.staticfiles import StaticFiles
 from starlette.routing import compile_path
 from starlette.types import Scope
 
@@ -68,6 +76,7 @@ SECURITY_SCHEMES = {
     "session": {"type": "apiKey", "in": "cookie", "name": deps.SESSION_COOKIE, "description": "the web login"},
 }
 UNSAFE = {"post", "put", "patch", "delete"}
+OPENAPI_URL = "/openapi.json"
 
 
 def calls(dependant: Dependant) -> Iterator[Any]:
@@ -166,8 +175,13 @@ def document(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+ASSETS = Path(fastapi_offline.__file__).parent / "static"
+ASSETS_PATH = "/docs-assets"
+
+
 def install(app: FastAPI) -> None:
-    """Serve `document(app)` at app.openapi_url (built once, on the first request)."""
+    """Serve `document(app)` at /openapi.json (built once, on the first request), /docs and /redoc. The app
+    is made with docs_url=None and redoc_url=None, so that these pages are the only ones."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -175,6 +189,29 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    title = f"{app.title} API"
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title=title,
+            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+        )
+
+    async def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=OPENAPI_URL,
+            title=title,
+            redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS_PATH}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
+    app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS), name="docs-assets")
 
 
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
