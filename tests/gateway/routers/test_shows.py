@@ -7,6 +7,7 @@ import uuid
 import httpx
 
 from aether.db.pool import Database
+from aether.podcasts import shows
 from tests.gateway.conftest import create_show, register
 
 
@@ -32,6 +33,16 @@ async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> No
     assert client.delete(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 204
     assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 404
     assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
+
+
+def test_podcast_guid_follows_the_podcast_namespace_spec(client: httpx.Client) -> None:
+    # the spec's own example: the feed URL without its scheme and trailing slashes, UUIDv5 in its namespace
+    assert str(uuid.uuid5(shows.PODCAST_NAMESPACE, "mp3s.nashownotes.com/pc20rss.xml")) == (
+        "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
+    show = create_show(client, register(client), title="Guid Show")
+    feed = show["feed_url"].split("://", 1)[1].rstrip("/")
+    assert show["guid"] == str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), feed))
 
 
 def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx.Client) -> None:
