@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from aether.podcasts import categories
 from aether.podcasts.targets import PublishTargets
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -52,6 +53,12 @@ def _cron(value: str | None) -> str | None:
     return " ".join(fields)
 
 
+# one of Apple's categories, "Top" or "Top > Sub"; the document lists them all
+Category = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"enum": list(categories.CATEGORIES)}),
+    AfterValidator(categories.check),
+]
 Email = Annotated[str, AfterValidator(_email)]
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -151,7 +158,7 @@ class ShowIn(Strict):
     author: str = Field("", max_length=200)
     owner_email: Email | None = None
     language: Language = "en"
-    category: str = Field("Technology", min_length=1, max_length=100)
+    category: Category = "Technology"
     explicit: StrictBool = False
     hosts: Hosts = Field(default_factory=list, max_length=4)
     sources: list[HttpUrl] = Field(default_factory=list, max_length=50)
@@ -171,7 +178,7 @@ class ShowPatch(Strict):
     author: str | None = Field(None, max_length=200)
     owner_email: Email | None = None
     language: Language | None = None
-    category: str | None = Field(None, min_length=1, max_length=100)
+    category: Category | None = None
     explicit: StrictBool | None = None
     hosts: Hosts | None = Field(None, max_length=4)
     sources: list[HttpUrl] | None = Field(None, max_length=50)
