@@ -68,8 +68,9 @@ DESCRIPTIONS = {
 }
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
-# Operations that answer 429: logins are limited per email and address (aether.security.sessions).
-RATE_LIMITED = {("post", "/v1/sessions")}
+# Answers that no dependency shows: a login is refused (401) and limited per email and address (429,
+# aether.security.sessions).
+EXTRA_STATUSES: dict[tuple[str, str], set[int]] = {("post", "/v1/sessions"): {401, 429}}
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "a token from POST /v1/sessions"},
@@ -130,9 +131,7 @@ def error_statuses(route: APIRoute, method: str, operation: dict[str, Any], path
         statuses.add(409)
     if getattr(route, "idempotency", None) is not None:
         statuses |= {400, 409, 422}
-    if (method, path) in RATE_LIMITED:
-        statuses.add(429)
-    return statuses
+    return statuses | EXTRA_STATUSES.get((method, path), set())
 
 
 def document(app: FastAPI) -> dict[str, Any]:

@@ -27,8 +27,7 @@ SLUG_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if len(value) > EMAIL_MAX or not EMAIL_RE.match(value := value.strip()):
         raise ValueError("must be an email address like name@example.org")
     return value
 
@@ -59,7 +58,13 @@ Category = Annotated[
     Field(max_length=100, json_schema_extra={"enum": list(categories.CATEGORIES)}),
     AfterValidator(categories.check),
 ]
-Email = Annotated[str, AfterValidator(_email)]
+# the document states what is accepted: the address pattern, with the white space around it that is stripped
+EMAIL_MAX = 320
+Email = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": r"^\s*" + EMAIL_RE.pattern[1:-1] + r"\s*$", "maxLength": EMAIL_MAX}),
+    AfterValidator(_email),
+]
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_RE, max_length=16)]
