@@ -528,6 +528,8 @@ def idempotent_route(
     )
 
     class IdempotentRoute(APIRoute):
+        idempotency = policy  # read by the OpenAPI document (aether.gateway.openapi)
+
         def get_route_handler(self) -> Callable[[FastAPIRequest], Coroutine[Any, Any, FastAPIResponse]]:
             original = super().get_route_handler()
 

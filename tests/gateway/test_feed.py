@@ -106,3 +106,28 @@ async def test_enclosures_fetched_with_range(client: httpx.Client, db: Database,
     assert part.headers["content-range"] == f"bytes 100-199/{length}"
     assert part.content == whole.content[100:200]
     assert uuid.UUID(episode_id)
+
+
+async def test_apple_category_with_subcategory_and_image_urls_ending_in_png(
+    client: httpx.Client, db: Database, settings: Settings
+) -> None:
+    auth = register(client)
+    r = client.post("/v1/shows", json={"title": "t", "category": "Underwater Basket Weaving"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "category"
+    assert "Apple Podcasts category" in r.json()["error"]["message"]
+    show = create_show(client, auth, title="Physics Hour", category="Science > Physics")
+    await publish_episode(db, settings.home, show["id"], "With a cover")
+    body = client.get(f"/shows/{show['slug']}/feed.xml").content
+    channel = ET.fromstring(body).find("channel")
+    assert channel is not None
+    [top] = channel.findall("itunes:category", NS)
+    assert top.get("text") == "Science"
+    assert [c.get("text") for c in top.findall("itunes:category", NS)] == ["Physics"]
+    images = [e.get("href") or "" for e in channel.iter(f"{{{NS['itunes']}}}image")]
+    assert len(images) == 2 and all(href.endswith((".png", ".jpg")) for href in images), images
+    episode_image = images[1]
+    assert "/media/episodes/" in episode_image
+    r = client.get(episode_image.removeprefix(str(client.base_url).rstrip("/")))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    r = client.patch(f"/v1/shows/{show['id']}", json={"category": "Science > Cooking"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "category"

@@ -19,12 +19,14 @@ from aether.errors import ValidationFailed
 from aether.podcasts import shows
 from aether.podcasts.episodes import start_episode
 from aether.podcasts.schedule import (
+    check_interval,
     discover_feeds,
     due_tick,
     episode_request,
     pick_topics,
     run_due,
     run_show,
+    shortest_gap,
 )
 from aether.run.wiring import TASKS
 from aether.security.credentials import add_credential
@@ -69,6 +71,22 @@ def test_due_tick() -> None:
     assert due_tick("0 6 * * *", base, datetime(2025, 10, 9, 7, 0)) == datetime(2025, 10, 9, 6, 0)
     assert due_tick("0 6 * * *", None, datetime(2025, 10, 9, 7, 0)) is None
     assert due_tick("not a cron", base, datetime(2025, 10, 9, 7, 0)) is None
+
+
+def test_shortest_gap_and_the_minimum_interval() -> None:
+    start = datetime(2026, 1, 1)
+    assert shortest_gap("0 * * * *", start) == timedelta(hours=1)
+    assert shortest_gap("0 6 * * 1", start) == timedelta(days=7)
+    assert shortest_gap("0 0,23 * * *", start) == timedelta(hours=1)  # 23:00 -> 00:00 crosses the day
+    assert shortest_gap("0,59 0,23 1,31 * *", start) == timedelta(minutes=1)  # 31st 23:59 -> 1st 00:00
+    check_interval("0 * * * *", 60, now=start)
+    check_interval("0 6 * * 1", 60 * 24 * 7, now=start)
+    for cron, minutes in (("*/30 * * * *", 60), ("0 */2 * * *", 121), ("0 6 * * 1,2", 60 * 24 + 1)):
+        with pytest.raises(ValidationFailed) as caught:
+            check_interval(cron, minutes, now=start)
+        assert caught.value.field == "schedule" and f"{minutes} minutes" in str(caught.value)
+    with pytest.raises(ValidationFailed, match="never fires"):
+        check_interval("0 0 31 2 *", 60, now=start)
 
 
 async def test_two_concurrent_ticks_start_one_episode_per_due_show(

@@ -45,3 +45,9 @@ class QueueSettings(Section):
     scheduler_interval_s: float = Field(
         1.0, gt=0, le=3600, description="Seconds between the scheduler's looks at periodic task schedules."
     )
+    schedule_min_interval_minutes: int = Field(
+        60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Shortest time allowed between two runs of a show's schedule (cron); closer ones are refused.",
+    )

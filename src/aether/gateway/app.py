@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /v1 (OpenAPI at /docs), public feeds, media, web pages.
+"""The FastAPI application: JSON API under /v1 (OpenAPI at /docs and /redoc, offline), public feeds, media, web pages.
 
 `create_app(settings, hooks=...)` builds it (`create_metrics_app(settings)` the small app that serves only
 /metrics on the loopback port of AETHER_METRICS_PORT); the database pool opens in the lifespan (or pass `db=` an
@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from aether import __version__
 from aether.config import Settings
 from aether.db import Database, open_database
-from aether.gateway import announce
+from aether.gateway import announce, openapi
 from aether.gateway.deps import AuditScope, ForgetPagesOnWrite
 from aether.gateway.errors import BodySizeLimit, install_error_handlers
 from aether.gateway.feed import FeedCache, FeedFastPath
@@ -86,9 +86,9 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
         title="Aether",
         version=__version__,
         summary="Autonomous content agents: shows, episodes, feeds, subscribers.",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc, with their assets served locally: aether.gateway.openapi
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=openapi.OPENAPI_URL,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, hooks: Hooks, db: Database | None = None) 
     if db is not None:
         app.state.db = db
     install_error_handlers(app)
+    openapi.install(app)
 
     app.state.feed_cache = FeedCache(settings.feed_cache_seconds)
     app.state.session_cache = announce.SessionCache(

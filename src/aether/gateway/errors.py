@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aether import errors
 from aether.errors import AetherError, DatabaseUnavailable, rule_in_words
+from aether.gateway.openapi import allowed_methods
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
     return response
 
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aether.db import AsyncConnection, load_queries
 from aether.errors import AetherError, DatabaseUnavailable
 from aether.gateway.errors import DATABASE_ERRORS, aether_error_response, error_response
-from aether.podcasts import media_info, shows
+from aether.podcasts import categories, media_info, shows
 from aether.podcasts.episodes import media_base
 
 Q = load_queries(__file__, "feed.sql")
@@ -94,7 +94,7 @@ def render_feed(show: dict[str, Any], episodes: list[dict[str, Any]], base_url: 
         _text("itunes:author", author),
         _text("itunes:summary", show.get("description") or show["title"]),
         f"<itunes:image href={quoteattr(image_url)}/>",
-        f"<itunes:category text={quoteattr(show.get('category') or 'Technology')}/>",
+        categories.feed_xml(show.get("category") or "Technology"),
         _text("itunes:explicit", "true" if show.get("explicit") else "false"),
         _text("itunes:type", "episodic"),
         f"<itunes:owner>{_text('itunes:name', author)}{_text('itunes:email', owner_email) if owner_email else ''}"
@@ -110,6 +110,12 @@ def render_feed(show: dict[str, Any], episodes: list[dict[str, Any]], base_url: 
     out.append("</channel>")
     out.append("</rss>")
     return "\n".join(out) + "\n"
+
+
+def _image_extension(episode: dict[str, Any]) -> str:
+    """.jpg or .png, as Apple wants an itunes:image URL to end (the media route takes either spelling)."""
+    cover = media_info.describe(episode.get("cover_meta"), episode.get("cover_path"), default_type="image/png")
+    return ".jpg" if cover.extension in (".jpg", ".jpeg") else ".png"
 
 
 def _item(episode: dict[str, Any], base_url: str, show_image: str) -> str:
@@ -140,7 +146,9 @@ def _item(episode: dict[str, Any], base_url: str, show_image: str) -> str:
         parts.append(_text("itunes:duration", duration))
     if episode.get("episode_number"):
         parts.append(_text("itunes:episode", episode["episode_number"]))
-    cover = f"{base_url}/media/episodes/{eid}/cover" if episode.get("cover_id") else show_image
+    cover = (
+        f"{base_url}/media/episodes/{eid}/cover{_image_extension(episode)}" if episode.get("cover_id") else show_image
+    )
     parts.append(f"<itunes:image href={quoteattr(cover)}/>")
     if episode.get("transcript_id"):
         parts.append(f'<podcast:transcript url={quoteattr(f"{media}/transcript.vtt")} type="text/vtt" rel="captions"/>')

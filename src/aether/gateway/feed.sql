@@ -2,7 +2,8 @@
 SELECT e.id, e.guid, e.title, e.description, e.episode_type, e.episode_number, e.duration_seconds,
        e.published_at, e.updated_at, e.render_version,
        a.id AS audio_id, a.path AS audio_path, a.metadata AS audio_meta,
-       c.id AS cover_id, t.id AS transcript_id, t.metadata AS transcript_meta, ch.id AS chapters_id, e.notes
+       c.id AS cover_id, c.path AS cover_path, c.metadata AS cover_meta, t.id AS transcript_id,
+       t.metadata AS transcript_meta, ch.id AS chapters_id, e.notes
   FROM episodes e
   LEFT JOIN assets a ON a.id = e.audio_asset_id
   LEFT JOIN assets c ON c.id = e.cover_asset_id

@@ -8,6 +8,7 @@ used when `send` is given the database.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -61,6 +62,11 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+# Lines up to RFC 5322's limit: with the default 78, a header that is one long word (the List-Unsubscribe URL)
+# is written as RFC 2047 encoded words, which mail clients do not parse as a URL (RFC 8058 wants it raw).
+MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(
     settings: Settings,
     to: str,
@@ -70,7 +76,7 @@ def build_message(
     html: str | None = None,
     unsubscribe_url: str | None = None,
 ) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Subject"] = subject

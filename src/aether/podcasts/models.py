@@ -5,9 +5,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from croniter import croniter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
 
 from aether.errors import ValidationFailed, pattern_rule
+from aether.podcasts import categories
 from aether.podcasts.targets import PublishTargets
 from aether.security.passwords import check_password_rules
 from aether.text import LANGUAGE_PATTERN
@@ -21,8 +33,7 @@ NOT_BLANK = pattern_rule(r"\S", "more than spaces")
 
 
 def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if len(value) > EMAIL_MAX or not EMAIL_RE.match(value := value.strip()):
         raise ValueError("must be an email address like name@example.org")
     return value
 
@@ -34,14 +45,17 @@ def _http_url(value: str) -> str:
     return value
 
 
+CRON_RULE = "must be a cron expression with exactly 5 fields (minute hour day-of-month month weekday), e.g. '0 6 * * 1'"
+
+
 def _cron(value: str | None) -> str | None:
+    """Exactly 5 fields: croniter alone also takes a 6th (seconds) field and @daily-style names."""
     if value is None or not value.strip():
         return None
-    from croniter import croniter
-
-    if not croniter.is_valid(value.strip()):
-        raise ValueError("must be a cron expression with 5 fields, e.g. '0 6 * * 1'")
-    return value.strip()
+    fields = value.split()
+    if len(fields) != 5 or not croniter.is_valid(" ".join(fields)):
+        raise ValueError(CRON_RULE)
+    return " ".join(fields)
 
 
 def _password(value: str) -> str:
@@ -52,8 +66,22 @@ def _password(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
 Password = Annotated[str, AfterValidator(_password)]  # a new password, taken exactly as typed (not stripped)
+
+
+# one of Apple's categories, "Top" or "Top > Sub"; the document lists them all
+Category = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"enum": list(categories.CATEGORIES)}),
+    AfterValidator(categories.check),
+]
+# the document states what is accepted: the address pattern, with the white space around it that is stripped
+EMAIL_MAX = 320
+Email = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": r"^\s*" + EMAIL_RE.pattern[1:-1] + r"\s*$", "maxLength": EMAIL_MAX}),
+    AfterValidator(_email),
+]
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_RE, max_length=16)]
@@ -74,9 +102,9 @@ class VoiceIn(Strict):
     engine: Literal["piper", "api"] = "piper"
     model: str | None = Field(None, min_length=1, max_length=500)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    pitch: float = Field(1.0, ge=0.5, le=2.0)
-    tempo: float = Field(1.0, ge=0.5, le=2.0)
-    volume_db: float = Field(0.0, ge=-20, le=20)
+    pitch: StrictFloat = Field(1.0, ge=0.5, le=2.0)
+    tempo: StrictFloat = Field(1.0, ge=0.5, le=2.0)
+    volume_db: StrictFloat = Field(0.0, ge=-20, le=20)
     language: Language | None = None
 
 
@@ -97,7 +125,8 @@ def _hosts(value: Any) -> Any:
     return hosts
 
 
-Hosts = Annotated[list[HostIn], BeforeValidator(_hosts)]
+# the document says what is accepted: objects, or plain strings that are names
+Hosts = Annotated[list[HostIn], BeforeValidator(_hosts, json_schema_input_type=list[HostIn | Name])]
 
 
 class Pronunciation(Strict):
@@ -140,8 +169,8 @@ class Preferences(Strict):
 
     hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
-    episode_minutes: int | None = Field(None, ge=1, le=120)
+    voice_speed: StrictFloat | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: StrictInt | None = Field(None, ge=1, le=120)
     language: Language | None = None
 
 
@@ -152,8 +181,8 @@ class ShowIn(Strict):
     author: str = Field("", max_length=200)
     owner_email: Email | None = None
     language: Language = "en"
-    category: str = Field("Technology", min_length=1, max_length=100)
-    explicit: bool = False
+    category: Category = "Technology"
+    explicit: StrictBool = False
     hosts: Hosts = Field(default_factory=list, max_length=4)
     sources: list[HttpUrl] = Field(default_factory=list, max_length=50)
     schedule: Cron = Field(None, max_length=100)
@@ -161,9 +190,9 @@ class ShowIn(Strict):
     pronunciations: Lexicon = Field(default_factory=list, max_length=200)
     intro: Line | None = None
     outro: Line | None = None
-    music: bool = True
-    loudness_lufs: float = Field(-16.0, ge=-36, le=-6)
-    review: bool = False
+    music: StrictBool = True
+    loudness_lufs: StrictFloat = Field(-16.0, ge=-36, le=-6)
+    review: StrictBool = False
 
 
 class ShowPatch(Strict):
@@ -172,8 +201,8 @@ class ShowPatch(Strict):
     author: str | None = Field(None, max_length=200)
     owner_email: Email | None = None
     language: Language | None = None
-    category: str | None = Field(None, min_length=1, max_length=100)
-    explicit: bool | None = None
+    category: Category | None = None
+    explicit: StrictBool | None = None
     hosts: Hosts | None = Field(None, max_length=4)
     sources: list[HttpUrl] | None = Field(None, max_length=50)
     schedule: Cron = Field(None, max_length=100)
@@ -181,9 +210,9 @@ class ShowPatch(Strict):
     pronunciations: Lexicon | None = Field(None, max_length=200)
     intro: Line | None = None
     outro: Line | None = None
-    music: bool | None = None
-    loudness_lufs: float | None = Field(None, ge=-36, le=-6)
-    review: bool | None = None
+    music: StrictBool | None = None
+    loudness_lufs: StrictFloat | None = Field(None, ge=-36, le=-6)
+    review: StrictBool | None = None
 
 
 class EpisodeIn(Strict):
@@ -195,11 +224,11 @@ class EpisodeIn(Strict):
     episode_type: Literal["full", "trailer", "bonus"] = "full"
     hosts: list[Name] | None = Field(None, min_length=1, max_length=4)
     voice: str | None = Field(None, min_length=1, max_length=100)
-    voice_speed: float | None = Field(None, ge=0.5, le=2.0)
-    episode_minutes: int | None = Field(None, ge=1, le=120)
+    voice_speed: StrictFloat | None = Field(None, ge=0.5, le=2.0)
+    episode_minutes: StrictInt | None = Field(None, ge=1, le=120)
     language: Language | None = None
     sources: list[HttpUrl] | None = Field(None, max_length=50)
-    video: bool = False
+    video: StrictBool = False
 
 
 class SubscribeIn(Strict):

@@ -15,6 +15,9 @@ due show the tick
 
 With no new topic the tick is still claimed (and reported as `no_topics`): the show waits for its next
 tick. A crash before the commit leaves the tick unclaimed, so the next look runs it.
+
+A schedule may not fire more often than AETHER_SCHEDULE_MIN_INTERVAL_MINUTES: `check_interval` measures the
+shortest gap between its next `GAP_SAMPLE` fire times (422 naming `schedule` when it is shorter).
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from croniter import CroniterBadCronError
+from croniter import CroniterBadCronError, croniter
 
 from aether.agents.tda import discover as tda
 from aether.config import Settings
 from aether.db import AsyncConnection, Database, load_queries
+from aether.errors import ValidationFailed
 from aether.podcasts.episodes import start_episode
 from aether.podcasts.models import EpisodeIn
 from aether.queue.periodic import latest_tick
@@ -42,6 +46,7 @@ TICK_TASK = "shows.tick"
 AGENT = "shows"
 TOPICS_PER_EPISODE = 3  # as many as the discover step of podcast_episode hands on
 DESCRIPTION_MAX = 4000
+GAP_SAMPLE = 400  # fire times looked at: a day's pattern and the turns of days and months show up in them
 
 CpuRunner = Callable[..., Awaitable[Any]]
 
@@ -69,6 +74,36 @@ def due_tick(cron: str, fired_at: datetime | None, now: datetime) -> datetime | 
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         log.error("show schedule %r is not a valid cron expression: %s", cron, exc)
         return None
+
+
+def shortest_gap(cron: str, start: datetime, *, fires: int = GAP_SAMPLE, floor: timedelta | None = None) -> timedelta:
+    """The shortest time between two of the next `fires` fire times of `cron` after `start` (stops early once a
+    gap is under `floor`). ValueError when the expression never fires (e.g. '0 0 31 2 *')."""
+    it = croniter(cron, start)
+    previous: datetime = it.get_next(datetime)
+    shortest = timedelta.max
+    for _ in range(fires - 1):
+        current: datetime = it.get_next(datetime)
+        shortest = min(shortest, current - previous)
+        if floor is not None and shortest < floor:
+            break
+        previous = current
+    return shortest
+
+
+def check_interval(cron: str, min_minutes: int, *, now: datetime | None = None) -> None:
+    """Refuse (422, field `schedule`) a schedule that runs a show more often than every `min_minutes`."""
+    floor = timedelta(minutes=min_minutes)
+    try:
+        gap = shortest_gap(cron, now or datetime.now(UTC).replace(tzinfo=None), floor=floor)
+    except (CroniterBadCronError, ValueError) as exc:
+        raise ValidationFailed(f"schedule {cron!r} never fires: {exc}", field="schedule") from None
+    if gap < floor:
+        raise ValidationFailed(
+            f"schedule {cron!r} would start a run {int(gap.total_seconds() // 60)} minutes after the one before; "
+            f"the shortest interval allowed is {min_minutes} minutes (AETHER_SCHEDULE_MIN_INTERVAL_MINUTES)",
+            field="schedule",
+        )
 
 
 async def discover_feeds(db: Database, settings: Settings, feeds: list[str], cpu: CpuRunner | None) -> None:

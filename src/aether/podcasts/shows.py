@@ -25,8 +25,9 @@ from aether.queue.tasks import Hooks
 
 Q = load_queries(__file__, "shows.sql")
 
-# Podcasting 2.0: podcast:guid is a UUIDv5 of the feed URL (scheme and trailing slashes removed).
-PODCAST_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a4b1bd6d7a8d")
+# Podcasting 2.0: podcast:guid is a UUIDv5 of the feed URL (scheme and trailing slashes removed) in the
+# namespace the spec names (its example: mp3s.nashownotes.com/pc20rss.xml -> 917393e3-1b1e-5cef-ace4-edaa54e1f810).
+PODCAST_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 SHOW_KEYS = (
     "id",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from aether.errors import ValidationFailed, pattern_rule
 
@@ -81,18 +81,18 @@ class TelegramTarget(_Strict):
 
 class YouTubeTarget(_Strict):
     privacy_status: Literal["public", "unlisted", "private"] | None = None
-    made_for_kids: bool | None = None
+    made_for_kids: StrictBool | None = None
     category_id: str | None = Field(
         None, pattern=pattern_rule(r"^[0-9]{1,3}$", "a YouTube category number of 1 to 3 digits")
     )
     tags: Annotated[list[Tag], Field(max_length=30), AfterValidator(_tags)] | None = None
-    shorts: bool = True
+    shorts: StrictBool = True
 
 
 class PublishTargets(_Strict):
     telegram: TelegramTarget | None = None
     youtube: YouTubeTarget | None = None
-    websub: bool = True
+    websub: StrictBool = True
 
     def enabled(self) -> frozenset[str]:
         """The platforms this show publishes to."""

@@ -104,3 +104,21 @@ async def test_admin_page_and_task_actions(gateway: Gateway, db: Database) -> No
         assert (await db.fetch_one("SELECT status FROM tasks WHERE id = %s", (task["id"],)))["status"] == "pending"  # type: ignore[index]
         r = client.post(f"/admin/tasks/{task['id']}/explode", data={"csrf_token": _csrf(page.text)})
         assert r.status_code == 404
+
+
+async def test_new_show_form_offers_apple_categories(gateway: Gateway, db: Database) -> None:
+    with gateway.client(follow_redirects=False) as browser:
+        page = browser.get("/register").text
+        data = {"csrf_token": _csrf(page), "email": "cat@example.org", "password": "web password"}
+        assert browser.post("/register", data=data).status_code == 303
+        form = browser.get("/shows/new").text
+        assert '<select id="category" name="category">' in form
+        assert "<option selected>Technology</option>" in form and "<option>Science &gt; Physics</option>" in form
+        r = browser.post("/shows/new", data={"csrf_token": _csrf(form), "title": "Bad", "category": "Basket Weaving"})
+        assert r.status_code == 422 and "Apple Podcasts category" in r.text
+        r = browser.post(
+            "/shows/new", data={"csrf_token": _csrf(form), "title": "Physics Now", "category": "Science > Physics"}
+        )
+        assert r.status_code == 303
+        row = await db.fetch_one("SELECT category FROM shows WHERE title = 'Physics Now'")
+        assert row is not None and row["category"] == "Science > Physics"

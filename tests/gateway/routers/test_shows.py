@@ -13,6 +13,7 @@ import httpx
 from aether import storage
 from aether.config import Settings
 from aether.db.pool import Database
+from aether.podcasts import shows
 from aether.queue.tasks import HandlerSpec, TaskContext
 from tests.gateway.conftest import Gateway, create_show, register, start_gateway
 from tests.podcasts import media_standins
@@ -42,6 +43,16 @@ async def test_create_get_patch_delete(client: httpx.Client, db: Database) -> No
     assert client.delete(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 204
     assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).status_code == 404
     assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
+
+
+def test_podcast_guid_follows_the_podcast_namespace_spec(client: httpx.Client) -> None:
+    # the spec's own example: the feed URL without its scheme and trailing slashes, UUIDv5 in its namespace
+    assert str(uuid.uuid5(shows.PODCAST_NAMESPACE, "mp3s.nashownotes.com/pc20rss.xml")) == (
+        "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
+    show = create_show(client, register(client), title="Guid Show")
+    feed = show["feed_url"].split("://", 1)[1].rstrip("/")
+    assert show["guid"] == str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), feed))
 
 
 def test_same_title_gets_a_new_slug_but_a_chosen_taken_slug_is_409(client: httpx.Client) -> None:
@@ -80,6 +91,25 @@ async def test_validation(client: httpx.Client, db: Database) -> None:
     r = client.patch("/v1/shows/1", json={"title": None}, headers=auth["headers"])
     assert r.status_code in (404, 422)
     assert (await db.fetch_one("SELECT count(*) AS n FROM shows"))["n"] == 0  # type: ignore[index]
+
+
+def test_a_schedule_has_5_fields_and_runs_at_most_once_an_interval(client: httpx.Client) -> None:
+    auth = register(client)
+    sources = ["https://example.org/feed.xml"]
+    for cron, rule in (
+        ("0 6 * * 1 0", "exactly 5 fields"),  # croniter alone takes a 6th (seconds) field
+        ("@daily", "exactly 5 fields"),
+        ("*/30 * * * *", "60 minutes"),  # AETHER_SCHEDULE_MIN_INTERVAL_MINUTES' default
+        ("0 0 31 2 *", "never fires"),
+    ):
+        r = client.post("/v1/shows", json={"title": "t", "schedule": cron, "sources": sources}, headers=auth["headers"])
+        assert r.status_code == 422, (cron, r.text)
+        assert r.json()["error"]["field"] == "schedule" and rule in r.json()["error"]["message"], r.json()
+    show = create_show(client, auth, schedule="0  *  * * *", sources=sources)
+    assert show["schedule"] == "0 * * * *"
+    r = client.patch(f"/v1/shows/{show['id']}", json={"schedule": "*/5 * * * *"}, headers=auth["headers"])
+    assert r.status_code == 422 and r.json()["error"]["field"] == "schedule"
+    assert client.get(f"/v1/shows/{show['id']}", headers=auth["headers"]).json()["show"]["schedule"] == "0 * * * *"
 
 
 def test_other_users_shows_are_404(client: httpx.Client) -> None:

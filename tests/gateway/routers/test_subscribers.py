@@ -73,6 +73,28 @@ async def test_double_opt_in_and_unsubscribe(
         assert r.status_code == 200
 
 
+async def test_list_unsubscribe_is_raw_and_one_click_unsubscribes(
+    mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: Database
+) -> None:
+    inbox, _ = smtp_server
+    with mail_gateway.client() as client:
+        show = create_show(client, register(client), title="A show with a rather long title " * 2)
+        r = client.post(f"/v1/public/shows/{show['slug']}/subscribers", json={"email": "click@example.org"})
+        assert r.status_code == 202
+        [raw] = inbox.raw
+        headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii").replace("\r\n ", " ").split("\r\n")
+        [unsubscribe] = [h for h in headers if h.startswith("List-Unsubscribe:")]
+        assert "=?" not in unsubscribe, unsubscribe  # not RFC 2047 encoded
+        url = unsubscribe.removeprefix("List-Unsubscribe:").strip()
+        assert url.startswith("<http") and url.endswith(">") and " " not in url
+        assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in headers
+        # RFC 8058: the mail client POSTs List-Unsubscribe=One-Click to that URL, with no cookie and no page
+        r = client.post(url[1:-1], data={"List-Unsubscribe": "One-Click"})
+        assert r.status_code == 200
+        row = await db.fetch_one("SELECT status FROM subscribers WHERE email = %s", ("click@example.org",))
+        assert row is not None and row["status"] == "unsubscribed"
+
+
 async def test_errors_and_ownership(mail_gateway: Gateway, smtp_server: tuple[Inbox, int], db: Database) -> None:
     inbox, _ = smtp_server
     with mail_gateway.client() as client:

@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from aether.gateway.deps import ANON_CSRF_COOKIE, base_url, is_https
+from aether.podcasts import categories
 from aether.security.sessions import Session, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates.env.globals["podcast_categories"] = categories.CATEGORIES  # the show form's choices
 
 
 def when(value: Any) -> str:

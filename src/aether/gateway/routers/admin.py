@@ -203,14 +203,14 @@ async def rotate_key(user: AdminUser, db: DB, settings: AppSettings) -> dict[str
     return {"new_key_id": report.new_key_id, "resealed": report.resealed, "retired": report.retired or []}
 
 
-@router.get("/v1/credentials/{credential_id}", summary="One credential, masked (admin)")
+@router.get("/v1/credentials/{credential_id:int}", summary="One credential, masked (admin)")
 async def get_credential(credential_id: int, user: AdminUser, db: DB, settings: AppSettings) -> dict[str, Any]:
     async with db.connection() as conn:
         cred = await credentials.get_credential(conn, settings, credential_id)
     return {"credential": cred.to_dict()}
 
 
-@router.delete("/v1/credentials/{credential_id}", status_code=204, summary="Remove a credential (admin)")
+@router.delete("/v1/credentials/{credential_id:int}", status_code=204, summary="Remove a credential (admin)")
 async def remove_credential(credential_id: int, user: AdminUser, db: DB, request: Request) -> Response:
     async with db.transaction(actor=_actor(user)) as conn:
         await audit.set_audit_context(conn, client_addr=client_ip(request))

@@ -10,7 +10,7 @@ from aether import storage
 from aether.db.pagination import decode_cursor, encode_cursor
 from aether.errors import ValidationFailed
 from aether.gateway.deps import DB, AppSettings, CurrentUser, QueueHooks, base_url
-from aether.podcasts import shows
+from aether.podcasts import schedule, shows
 from aether.podcasts.models import ShowIn, ShowPatch
 from aether.providers import netguard
 
@@ -22,6 +22,8 @@ async def create(body: ShowIn, user: CurrentUser, db: DB, request: Request, sett
     base = base_url(request, settings)
     await netguard.check_urls(body.sources, field="sources", allow_private=settings.fetch_allow_private)
     fields = body.model_dump(exclude={"slug"})
+    if body.schedule:
+        schedule.check_interval(body.schedule, settings.schedule_min_interval_minutes)
     async with db.transaction() as conn:
         row = await shows.create_show(
             conn, user.user_id, fields, base_url=base, explicit_slug=body.slug, settings=settings
@@ -72,6 +74,8 @@ async def patch_show(
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null", field=key)
     await netguard.check_urls(changes.get("sources"), field="sources", allow_private=settings.fetch_allow_private)
+    if changes.get("schedule"):
+        schedule.check_interval(changes["schedule"], settings.schedule_min_interval_minutes)
     async with db.transaction() as conn:
         row = await shows.update_show(conn, user.user_id, show_id, changes, settings=settings)
     request.app.state.feed_cache.forget(row["slug"])
