@@ -300,7 +300,10 @@ def test_a_reaction_names_something_concrete_from_the_line_before(plain_settings
     [
         ("A typical kit of eight hundred watts covers the base load.", "eight hundred watts"),
         ("Households recover the money within four to six years.", "four to six years"),
-        ("It costs $4.5 million, officials said.", "4.5 million"),
+        ("It costs $4.5 million, officials said.", "$4.5 million"),
+        ("Volunteers built twelve pollinator hotels this autumn.", "twelve pollinator hotels"),
+        ("Each hotel holds about 150 hollow reeds, each eight millimetres wide.", "about 150 hollow reeds"),
+        ("The project cost €2,400, paid by the town's green fund.", "€2,400"),
         ("Unemployment fell to 3.2% in May.", "3.2%"),
         ("Kits are spreading quickly in European cities.", "European cities"),
         ("The mayor of Oslo opened the bridge.", "Oslo"),

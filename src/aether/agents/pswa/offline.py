@@ -266,6 +266,35 @@ def _plain(word: str, index: int) -> bool:
     )
 
 
+_NEXT_WORD = re.compile(r" ([a-z][\w-]*)")
+
+
+def _whole_noun(found: str, rest: str) -> str:
+    """An amount with its whole noun: "twelve pollinator" + " hotels this autumn" -> "twelve pollinator
+    hotels" (up to two more lower-case words, ending on a plural or a unit; else as found)."""
+    words = found.split()
+    extra: list[str] = []
+    while len(extra) < 2 and (match := _NEXT_WORD.match(rest)) and match.group(1) not in STOPWORDS:
+        extra.append(match.group(1))
+        rest = rest[match.end() :]
+    candidates = [*words, *extra]
+
+    def noun(word: str) -> bool:
+        return (_plural(word.lower()) or word.lower() in _UNITS) and not any(c.isdigit() for c in word)
+
+    if len(words) > 1 and noun(words[-1]):
+        return found
+    for end in range(len(words) + 1, len(candidates) + 1):
+        if noun(candidates[end - 1]):
+            return " ".join(candidates[:end])
+    return found
+
+
+def _currency(text: str, start: int) -> str:
+    """The currency sign just before an amount ("€2,400"), or nothing."""
+    return text[start - 1] if start > 0 and text[start - 1] in "$€£¥" else ""
+
+
 def reference(text: str) -> str | None:
     """Something concrete in a line to react to: an amount ("eight hundred watts"), else a name or place."""
     for match in _AMOUNT.finditer(text):
@@ -278,7 +307,9 @@ def reference(text: str) -> str | None:
                 continue  # "a large one": a pronoun, not an amount
             if found.split("-")[0].split()[0].lower() in NUMBER_WORDS | {"a", "about", "over", "under", "some"}:
                 found = found[:1].lower() + found[1:]  # "Fifteen-year-old ..." opened its sentence
-            return found.rstrip(",.")
+            if ", " in found:  # "2,400, paid by ...": the amount ends at the comma
+                return _currency(text, match.start()) + found.split(", ")[0]
+            return _currency(text, match.start()) + _whole_noun(found.rstrip(",."), text[match.end() :])
     for sentence in split_sentences(text):
         for match in _NAME.finditer(sentence):
             found = match.group(0)
