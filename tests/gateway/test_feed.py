@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
 
 import feedparser
 import httpx
@@ -14,6 +16,8 @@ import podcastparser
 from aether.config import Settings
 from aether.db.pool import Database
 from tests.gateway.conftest import create_show, publish_episode, register
+from tests.podcasts.conftest import WorkerThread, fast_settings, worker_thread  # noqa: F401  (fixtures)
+from tests.queue.helpers import until
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -131,3 +135,37 @@ async def test_apple_category_with_subcategory_and_image_urls_ending_in_png(
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     r = client.patch(f"/v1/shows/{show['id']}", json={"category": "Science > Cooking"}, headers=auth["headers"])
     assert r.status_code == 422 and r.json()["error"]["field"] == "category"
+
+
+async def test_a_published_episode_is_in_the_feed_at_once(
+    client: httpx.Client,
+    db: Database,
+    fast_settings: Settings,  # noqa: F811
+    worker_thread: Callable[..., WorkerThread],  # noqa: F811
+) -> None:
+    """Through the real publish path (the draft and release steps, media stand-ins): the feed lists the
+    episode as soon as it is published, before anyone opens its page, media or API view."""
+    auth = register(client)
+    show = create_show(client, auth, title="Release Radio")
+    worker_thread(fast_settings)
+    r = client.post(
+        f"/v1/shows/{show['id']}/episodes",
+        json={"topic": "The release path"},
+        headers=auth["headers"] | {"X-Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert r.status_code == 202, r.text
+    episode_id = r.json()["episode"]["id"]
+
+    async def published() -> dict[str, Any] | None:
+        row = await db.fetch_one("SELECT status, render_version FROM episodes WHERE id = %s", (episode_id,))
+        assert row is not None and row["status"] != "failed"
+        return dict(row) if row["status"] == "published" else None
+
+    row = await until(published, timeout=90, what="the episode to be published")
+    feed = ET.fromstring(client.get(f"/shows/{show['slug']}/feed.xml").content)
+    items = feed.findall("./channel/item")
+    assert [i.findtext("title") for i in items] == ["The release path"]
+    enclosure = items[0].find("enclosure")
+    assert enclosure is not None
+    assert enclosure.get("url", "").endswith(f"/media/episodes/{episode_id}/v{row['render_version']}/audio.mp3")
+    assert int(enclosure.get("length", "0")) > 0

@@ -315,10 +315,11 @@ def test_a_whole_episode_is_made_and_published_under_the_app_role(
             return got if got["status"] == "published" else None
 
         episode = wait_for(published, timeout=900, interval=1.0, what="the episode to be published")
-        assert episode["media"]["audio"]
-        assert client.get(episode["media"]["audio"]).status_code == 200
+        # the feed lists it at once: read before anything opens the episode's page or media
         feed = client.get(f"/shows/{show['slug']}/feed.xml")
         assert feed.status_code == 200 and episode["title"] in feed.text
+        assert episode["media"]["audio"] and episode["media"]["audio"] in feed.text
+        assert client.get(episode["media"]["audio"]).status_code == 200
     assets = sync_conn.execute(
         "SELECT actor, db_user FROM audit_log WHERE table_name = 'assets' AND action = 'insert'"
     ).fetchall()
