@@ -40,7 +40,7 @@ async def test_demo_makes_a_whole_episode_and_a_second_run_adds_nothing(
         "SELECT step_name, status FROM task_instances WHERE workflow_id = %s", (report["workflow_id"],)
     )
     assert {s["step_name"]: s["status"] for s in steps} == dict.fromkeys(
-        ["discover", "snippets", "script", "cover", "music", "voice", "video"], "completed"
+        ["discover", "snippets", "script", "draft", "cover", "music", "voice", "video", "release"], "completed"
     )
 
     rows = await db.fetch_one("SELECT count(*) AS n FROM assets")

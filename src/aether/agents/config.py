@@ -14,6 +14,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# what an agent's config model may need from below, in the one module those models import
+from aether.errors import pattern_rule as pattern_rule
+from aether.text import LANGUAGE_PATTERN as LANGUAGE_PATTERN
+
 
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

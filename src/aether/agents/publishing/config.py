@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from aether.agents.config import AgentConfig, Tag
-from aether.errors import pattern_rule
+from aether.agents.config import AgentConfig, Tag, pattern_rule
 
 
 class YoutubeConfig(AgentConfig):

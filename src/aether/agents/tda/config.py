@@ -6,8 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, HttpUrl
 
-from aether.agents.config import AgentConfig, Tag
-from aether.text import LANGUAGE_PATTERN
+from aether.agents.config import LANGUAGE_PATTERN, AgentConfig, Tag
 
 
 class TdaConfig(AgentConfig):
