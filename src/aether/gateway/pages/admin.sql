@@ -1,10 +1,12 @@
 -- name: recent_workflows
--- The newest workflows, each with its episode (if it made one) and its failed or cancelled step.
+-- The newest workflows, each with its episode (if it made one, or rendered it again) and its failed or
+-- cancelled step.
 SELECT w.workflow_id, w.definition_name, w.status, w.error_message, w.created_at, w.updated_at,
        e.id AS episode_id, e.title AS episode_title,
        f.step_name AS failed_step, f.status AS failed_status, f.error_details AS failed_details
   FROM workflow_instances w
-  LEFT JOIN episodes e ON e.workflow_id = w.workflow_id
+  LEFT JOIN episode_renders r ON r.workflow_id = w.workflow_id
+  LEFT JOIN episodes e ON e.workflow_id = w.workflow_id OR e.id = r.episode_id
   LEFT JOIN LATERAL (
         SELECT t.step_name, t.status, t.error_details
           FROM task_instances t
@@ -19,7 +21,8 @@ SELECT w.workflow_id, w.definition_name, w.status, w.error_message, w.created_at
 SELECT t.id, t.task_type, t.agent_name, t.status, t.attempts, t.max_attempts, t.created_at, t.completed_at,
        t.workflow_id, t.step_name, t.last_error, e.id AS episode_id
   FROM tasks t
-  LEFT JOIN episodes e ON e.workflow_id = t.workflow_id
+  LEFT JOIN episode_renders r ON r.workflow_id = t.workflow_id
+  LEFT JOIN episodes e ON e.workflow_id = t.workflow_id OR e.id = r.episode_id
  WHERE t.workflow_id IS NOT NULL
     OR NOT EXISTS (SELECT 1 FROM periodic_tasks p WHERE p.task_type = t.task_type)
  ORDER BY t.id DESC
