@@ -226,6 +226,8 @@ def keyphrase(topic: Material) -> str | None:
         phrase = " ".join(keyword.split())
         if not phrase or set(content_tokens(phrase)) <= headline:
             continue
+        if " " not in phrase and not _plural(phrase.lower()):
+            continue  # a lone word may be a verb or an adjective ("run", "fast"): nothing to ask about
         if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", said):  # as the sources write it
             found.append(phrase)
         elif re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", said):
