@@ -14,8 +14,8 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from aether.media.audio import SAMPLE_RATE, Samples, read_wav, wav_bytes
-from aether.providers.tts import VoiceSettings, synthesize_many
+from aether.media.audio import Samples, read_wav, wav_bytes
+from aether.providers.tts import VoiceSettings, synthesize, synthesize_many
 from aether.storage import ObjectStore
 
 CLIP_VERSION = "clip-1"  # bump when synthesis changes how a line sounds
@@ -46,37 +46,24 @@ def speak(
     stats: SpeechStats | None = None,
 ) -> Iterator[Samples]:
     """Each line's audio in order: from the cache when its fingerprint is there, else synthesized (only
-    those, in parallel) and put in the cache. Without a store every line is synthesized."""
+    those, in parallel) and put in the cache. Without a store every line is synthesized. Cached clips are
+    read one at a time as their turn comes, so memory stays flat however long the episode."""
     stats = stats if stats is not None else SpeechStats()
     keys = [fingerprint(text, voice) for text, voice in jobs]
-    cached: dict[int, Samples] = {}
-    if store is not None:
-        for index, fp in enumerate(keys):
-            data = store.get_named(clip_key(fp))
-            if data is not None:
-                audio, rate = read_wav(data)
-                if rate == SAMPLE_RATE:
-                    cached[index] = audio
+    cached = {i for i, fp in enumerate(keys) if store is not None and store.exists(clip_key(fp))}
     missing = [i for i in range(len(jobs)) if i not in cached]
     stats.lines_total = len(jobs)
     stats.lines_synthesized = len(missing)
-    done = 0
-
-    def progressed() -> None:
-        nonlocal done
-        done += 1
-        if on_line:
-            on_line(done)
-
     fresh = synthesize_many([jobs[i] for i in missing], threads=threads)
-    for index in range(len(jobs)):
-        if index in cached:
-            audio = cached.pop(index)
-        else:
-            data = wav_bytes(next(fresh))
-            audio = read_wav(data)[0]  # as the cache will give it back
+    for index, (text, voice) in enumerate(jobs):
+        data = store.get_named(clip_key(keys[index])) if store is not None and index in cached else None
+        if data is None:
+            if index in cached:  # removed since it was found: spoken now after all
+                stats.lines_synthesized += 1
+            data = wav_bytes(next(fresh) if index not in cached else synthesize(text, voice))
             if store is not None:
                 store.put_named(clip_key(keys[index]), data)
             stats.synthesized.append(keys[index])
-        progressed()
-        yield audio
+        if on_line:
+            on_line(index + 1)
+        yield read_wav(data)[0]  # a fresh line as the cache will give it back
