@@ -8,10 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
 
+from aether.config import Settings
+from aether.db import Database
 from aether.errors import PreconditionRequired, ValidationFailed
 from aether.gateway.deps import DB, AppSettings, CurrentUser, base_url
 from aether.podcasts import episodes, scripts, studio
 from aether.podcasts.scripts import ScriptEdit
+from aether.security.sessions import Session
 from aether.storage import delete_objects
 
 router = APIRouter(prefix="/v1/episodes", tags=["studio"])
@@ -92,10 +95,7 @@ _RENDER_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_RENDER_RESPONSES,
 )
 async def approve(episode_id: str, user: CurrentUser, db: DB, settings: AppSettings) -> dict[str, Any]:
-    async with db.transaction() as conn:
-        episode = await episodes.own_episode(conn, user.user_id, episode_id)
-        started = await studio.start_render(conn, episode, user_id=user.user_id, settings=settings, approve=True)
-    return {"episode_id": str(episode["id"]), "status": "processing", **started}
+    return await _start_render(episode_id, user, db, settings, approve=True)
 
 
 @router.post(
@@ -105,10 +105,18 @@ async def approve(episode_id: str, user: CurrentUser, db: DB, settings: AppSetti
     responses=_RENDER_RESPONSES,
 )
 async def render(episode_id: str, user: CurrentUser, db: DB, settings: AppSettings) -> dict[str, Any]:
+    return await _start_render(episode_id, user, db, settings, approve=False)
+
+
+async def _start_render(
+    episode_id: str, user: Session, db: Database, settings: Settings, *, approve: bool
+) -> dict[str, Any]:
+    """Approve (an episode in review) or render again (a published one): the new audio version, started."""
     async with db.transaction() as conn:
         episode = await episodes.own_episode(conn, user.user_id, episode_id)
-        started = await studio.start_render(conn, episode, user_id=user.user_id, settings=settings, approve=False)
-    return {"episode_id": str(episode["id"]), "status": str(episode["status"]), **started}
+        started = await studio.start_render(conn, episode, user_id=user.user_id, settings=settings, approve=approve)
+    status = "processing" if approve else str(episode["status"])
+    return {"episode_id": str(episode["id"]), "status": status, **started}
 
 
 @router.get("/{episode_id}/renders", summary="The episode's audio versions, newest first, each with its media URLs")
